@@ -1,0 +1,187 @@
+//! Configuration: the TOML file and the command-line flags, merged, validated and compiled into one
+//! immutable [`Snapshot`] that the workers share.
+
+pub mod compile;
+pub mod duration;
+pub mod raw;
+pub mod snapshot;
+pub mod url;
+
+pub use compile::Issue;
+pub use raw::RawConfig;
+pub use snapshot::{DriverChoice, Limits, Route, Snapshot, Transport, Upstream};
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The commented starter file `mcpguard init` writes.
+pub const STARTER_CONFIG: &str = include_str!("starter.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{}", IssueList(.0))]
+    Invalid(Vec<Issue>),
+}
+
+struct IssueList<'a>(&'a [Issue]);
+
+impl fmt::Display for IssueList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the configuration has {} problem(s):", self.0.len())?;
+        for i in self.0 {
+            writeln!(f, "  {}: {}", i.path, i.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Command-line values that override or extend the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    /// Fronts one upstream at `/mcp` (added as upstream `default` and route `/mcp`).
+    pub upstream: Option<String>,
+    pub workers: Option<usize>,
+    pub driver: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub admin: Option<String>,
+    pub drain_timeout: Option<String>,
+}
+
+/// Parses TOML text; errors name the key path (`server.limits.max_body_byts: unknown field`).
+pub fn parse(text: &str) -> Result<RawConfig, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.message().to_string();
+        let line = inner
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        ConfigError::Parse {
+            path: if path == "." { "config".into() } else { path },
+            message: match line {
+                Some(l) => format!("{message} (line {l})"),
+                None => message,
+            },
+        }
+    })
+}
+
+/// Loads an optional file, applies the flags, and compiles.
+pub fn load(file: Option<&Path>, o: &Overrides) -> Result<Snapshot, ConfigError> {
+    let (mut raw, base) = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (parse(&text)?, base)
+        }
+        None => (RawConfig::default(), PathBuf::from(".")),
+    };
+    apply(&mut raw, o);
+    compile::compile(&raw, &base)
+}
+
+fn apply(raw: &mut RawConfig, o: &Overrides) {
+    let s = &mut raw.server;
+    if o.listen.is_some() {
+        s.listen.clone_from(&o.listen);
+    }
+    if o.workers.is_some() {
+        s.workers = o.workers;
+    }
+    if o.driver.is_some() {
+        s.driver.clone_from(&o.driver);
+    }
+    if o.drain_timeout.is_some() {
+        s.drain_timeout.clone_from(&o.drain_timeout);
+    }
+    if let (Some(cert), Some(key)) = (&o.tls_cert, &o.tls_key) {
+        s.tls = Some(raw::RawTls { cert: cert.clone(), key: key.clone() });
+    }
+    if let Some(admin) = &o.admin {
+        raw.admin = Some(raw::RawAdmin { listen: admin.clone() });
+    }
+    if let Some(url) = &o.upstream {
+        let name = unique_name(raw, "default");
+        raw.upstreams.push(raw::RawUpstream {
+            name: name.clone(),
+            url: url.clone(),
+            transport: None,
+            ca_file: None,
+            tls_server_name: None,
+            connect_timeout: None,
+            response_timeout: None,
+            idle_stream_timeout: None,
+            pool_max_idle: None,
+            pool_idle_timeout: None,
+        });
+        // The flag's upstream takes `/mcp` unless the file already routes it.
+        if !raw.routes.iter().any(|r| r.path.trim_end_matches('/') == "/mcp" && r.host.is_none()) {
+            raw.routes.push(raw::RawRoute { path: "/mcp".into(), host: None, upstream: name });
+        }
+    }
+}
+
+fn unique_name(raw: &RawConfig, base: &str) -> String {
+    let mut name = base.to_string();
+    let mut n = 1;
+    while raw.upstreams.iter().any(|u| u.name == name) {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_path() {
+        let err = parse("[server.limits]\nmax_body_byts = 5\n").unwrap_err();
+        let ConfigError::Parse { path, message } = err else { panic!("wrong error") };
+        assert_eq!(path, "server.limits");
+        assert!(message.contains("max_body_byts"), "{message}");
+        assert!(message.contains("line"), "{message}");
+    }
+
+    #[test]
+    fn starter_config_is_valid() {
+        let raw = parse(STARTER_CONFIG).unwrap();
+        compile::compile(&raw, Path::new(".")).unwrap();
+    }
+
+    #[test]
+    fn flags_extend_and_override_the_file() {
+        let mut raw = parse(
+            "[server]\nlisten = \"127.0.0.1:1\"\n[[upstreams]]\nname = \"default\"\nurl = \"http://127.0.0.1:2/mcp\"\n[[routes]]\npath = \"/x\"\nupstream = \"default\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            listen: Some("127.0.0.1:3".into()),
+            upstream: Some("http://127.0.0.1:4/mcp".into()),
+            ..Default::default()
+        };
+        apply(&mut raw, &o);
+        let snap = compile::compile(&raw, Path::new(".")).unwrap();
+        assert_eq!(snap.listen.port(), 3);
+        assert_eq!(snap.upstreams.len(), 2);
+        assert_eq!(snap.upstreams[1].name, "default-2");
+        assert!(snap.routes.iter().any(|r| r.path == "/mcp" && r.upstream == 1));
+    }
+
+    #[test]
+    fn upstream_flag_alone_is_a_complete_config() {
+        let o = Overrides { upstream: Some("http://127.0.0.1:4/mcp".into()), ..Default::default() };
+        let snap = load(None, &o).unwrap();
+        assert_eq!(snap.routes.len(), 1);
+        assert_eq!(snap.listen.to_string(), "127.0.0.1:8080");
+    }
+}

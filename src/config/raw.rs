@@ -1,0 +1,91 @@
+//! The TOML file as written by the operator: a serde model that refuses unknown keys.
+//!
+//! Nothing here is validated beyond types; `compile` turns it into a `Snapshot` and reports every
+//! problem with its key path.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub sessions: RawSessions,
+    pub admin: Option<RawAdmin>,
+    #[serde(default)]
+    pub upstreams: Vec<RawUpstream>,
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub workers: Option<usize>,
+    pub driver: Option<String>,
+    pub drain_timeout: Option<String>,
+    pub tls: Option<RawTls>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_head_bytes: Option<usize>,
+    pub max_headers: Option<usize>,
+    pub max_body_bytes: Option<usize>,
+    pub max_response_bytes: Option<usize>,
+    pub max_sse_event_bytes: Option<usize>,
+    pub header_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub listen: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    pub name: String,
+    pub url: String,
+    pub transport: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub tls_server_name: Option<String>,
+    pub connect_timeout: Option<String>,
+    pub response_timeout: Option<String>,
+    pub idle_stream_timeout: Option<String>,
+    pub pool_max_idle: Option<usize>,
+    pub pool_idle_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub path: String,
+    pub host: Option<String>,
+    pub upstream: String,
+}

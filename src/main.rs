@@ -1,0 +1,220 @@
+//! The `mcpguard` command line: parse, load the configuration, start the workers and the control
+//! thread, wait for a signal, drain.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use mcpguard::config::{self, Overrides, Snapshot};
+use mcpguard::runtime::{self, Shutdown};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "mcpguard", version, about = "A security gateway for the Model Context Protocol")]
+struct Cli {
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG wins.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Run(RunArgs),
+    /// Check a configuration file and print every problem with its key path.
+    Validate {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Write a commented starter configuration.
+    Init {
+        /// Where to write it.
+        #[arg(long, short, default_value = "mcpguard.toml")]
+        output: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Start the gateway in front of a built-in demo MCP server.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// TOML configuration file (see `mcpguard init`).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8080 (overrides server.listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Front this MCP server at /mcp (added to the file's upstreams and routes).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Worker threads, one reactor per core (0 = all cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// io driver: auto, uring or legacy.
+    #[arg(long)]
+    driver: Option<String>,
+    /// PEM certificate chain for TLS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Admin address for /metrics, /live and /ready, e.g. 127.0.0.1:9901.
+    #[arg(long)]
+    admin: Option<String>,
+    /// How long in-flight requests and streams may run after SIGTERM, e.g. 30s.
+    #[arg(long)]
+    drain_timeout: Option<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(&cli.log_level);
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { config } => validate(&config),
+        Command::Init { output, force } => init(&output, force),
+        Command::Demo { listen, workers } => demo(listen, workers),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn run(a: RunArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: a.listen,
+        upstream: a.upstream,
+        workers: a.workers,
+        driver: a.driver,
+        tls_cert: a.tls_cert,
+        tls_key: a.tls_key,
+        admin: a.admin,
+        drain_timeout: a.drain_timeout,
+    };
+    let snapshot = config::load(a.config.as_deref(), &overrides)?;
+    serve(snapshot, None)
+}
+
+fn validate(path: &std::path::Path) -> anyhow::Result<()> {
+    let snap = config::load(Some(path), &Overrides::default())?;
+    println!(
+        "{}: ok ({} upstream(s), {} route(s), listen {})",
+        path.display(),
+        snap.upstreams.len(),
+        snap.routes.len(),
+        snap.listen
+    );
+    Ok(())
+}
+
+fn init(output: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    if output.exists() && !force {
+        anyhow::bail!("{} exists (use --force to overwrite)", output.display());
+    }
+    std::fs::write(output, config::STARTER_CONFIG)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    println!("wrote {}; check it with `mcpguard validate --config {}`", output.display(), output.display());
+    Ok(())
+}
+
+fn demo(listen: String, workers: Option<usize>) -> anyhow::Result<()> {
+    let server = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into())
+        .context("cannot start the demo MCP server")?;
+    let overrides = Overrides {
+        listen: Some(listen),
+        upstream: Some(server.url()),
+        workers,
+        ..Default::default()
+    };
+    let snapshot = config::load(None, &overrides)?;
+    let banner = Banner { demo_upstream: server.url() };
+    let r = serve(snapshot, Some(banner));
+    server.shutdown();
+    r
+}
+
+struct Banner {
+    demo_upstream: String,
+}
+
+fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
+    let snapshot = Arc::new(snapshot);
+    let shutdown = Shutdown::default();
+    install_signals(shutdown.clone())?;
+    let running = runtime::start(snapshot.clone(), shutdown.clone())?;
+    let scheme = if snapshot.tls.is_some() { "https" } else { "http" };
+    for r in &snapshot.routes {
+        let up = &snapshot.upstreams[r.upstream];
+        tracing::info!(
+            "route {scheme}://{}{} -> {} ({})",
+            running.addr,
+            r.path,
+            up.url,
+            up.name
+        );
+    }
+    if let Some(admin) = snapshot.admin {
+        let state = mcpguard::control::ControlState {
+            workers: running.stats.clone(),
+            shutdown: shutdown.clone(),
+            driver: runtime::driver_name(snapshot.driver),
+        };
+        let bound = mcpguard::control::spawn(admin, state)
+            .with_context(|| format!("cannot listen on the admin address {admin}"))?;
+        tracing::info!("admin: http://{bound}/metrics /live /ready");
+    }
+    if let Some(b) = banner {
+        let url = format!("{scheme}://{}/mcp", running.addr);
+        println!("\nmcpguard demo is running.\n");
+        println!("  MCP endpoint (Streamable HTTP): {url}");
+        println!("  built-in demo server behind it: {}\n", b.demo_upstream);
+        println!("Client config (Claude Desktop, Cursor, VS Code: mcpServers):");
+        println!("  {{\"mcpServers\": {{\"mcpguard-demo\": {{\"type\": \"http\", \"url\": \"{url}\"}}}}}}\n");
+        println!("Claude Code:  claude mcp add --transport http mcpguard-demo {url}");
+        println!("Try it:       npx @modelcontextprotocol/inspector  (connect to {url})\n");
+        println!("Ctrl-C stops it.");
+    }
+    running.join();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM/SIGINT start the drain; a second one exits at once.
+fn install_signals(shutdown: Shutdown) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
+    std::thread::Builder::new().name("mcpguard-signals".into()).spawn(move || {
+        for sig in signals.forever() {
+            if shutdown.is_triggered() {
+                tracing::warn!(signal = sig, "second signal: exiting now");
+                std::process::exit(130);
+            }
+            tracing::info!(signal = sig, "draining: no new connections, finishing in-flight requests");
+            shutdown.trigger();
+        }
+    })?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Downstream TLS: a rustls server configuration from PEM files (TLS 1.2 and 1.3, ALPN http/1.1).
+
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{0}: no certificate found in the PEM file")]
+    NoCert(String),
+    #[error("{0}: no private key found in the PEM file")]
+    NoKey(String),
+    #[error("{0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
+    let certs = read_certs(cert)?;
+    if certs.is_empty() {
+        return Err(TlsSetupError::NoCert(cert.display().to_string()));
+    }
+    let key_pem = read(key)?;
+    let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .map_err(|source| TlsSetupError::Read { path: key.display().to_string(), source })?
+        .ok_or_else(|| TlsSetupError::NoKey(key.display().to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+pub fn read_certs(
+    path: &Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, TlsSetupError> {
+    let pem = read(path)?;
+    rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TlsSetupError::Read { path: path.display().to_string(), source })
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsSetupError> {
+    std::fs::read(path).map_err(|source| TlsSetupError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}

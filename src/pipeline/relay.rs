@@ -1,0 +1,289 @@
+//! Phase 3e: relaying an upstream response to the client.
+//!
+//! JSON (and every non-stream) body is read whole, bounded by `max_response_bytes`, so later
+//! phases can inspect it before the client sees a byte; a failure before the head is sent becomes
+//! a 502/504 with a JSON-RPC error. An SSE body is relayed event by event as it arrives, re-framed
+//! as one chunk per read; if the upstream breaks a POST stream before the answer came, the client
+//! gets a final JSON-RPC error event for its request instead of a silent cut.
+
+use crate::config::{Route, Upstream};
+use crate::control::stats::WorkerStats;
+use crate::mcp::envelope::{Envelope, JsonRpcId, MessageKind};
+use crate::mcp::errors::{codes, jsonrpc_error_body};
+use crate::mcp::sse::{encode_event, SseParser};
+use crate::net::body::{BodyError, BodyState};
+use crate::net::conn::{Conn, ReadError};
+use crate::net::h1::chunked::{encode_chunk, LAST_CHUNK};
+use crate::net::h1::response::{ResponseFraming, ResponseHead};
+use crate::net::respond;
+use crate::pipeline::{answer, session, Disposition, Request};
+use crate::runtime::worker::Worker;
+use crate::upstream::exchange::Exchange;
+use crate::upstream::UpstreamError;
+use std::time::Instant;
+
+/// Response headers the gateway never copies: hop-by-hop, framing (it re-frames), and the session
+/// id (it substitutes its own).
+const DROPPED: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "trailer",
+    "upgrade",
+    "mcp-session-id",
+];
+
+pub struct RelayOptions<'a> {
+    pub route: &'a Route,
+    /// The sealed id the client sent and the upstream id inside it, so an unchanged upstream
+    /// session is answered with the client's own token instead of a fresh seal.
+    pub client_session: Option<(&'a [u8], &'a str)>,
+    /// The id of the request, when the client awaits a response on this exchange.
+    pub request_id: Option<&'a JsonRpcId>,
+    /// Rewrites the data of `endpoint` events (legacy HTTP+SSE transport).
+    pub endpoint_rewrite: Option<&'a dyn Fn(&str) -> Option<String>>,
+}
+
+pub async fn relay(
+    w: &Worker,
+    req: &Request,
+    up: &Upstream,
+    ex: Exchange,
+    down: &mut Conn,
+    opts: RelayOptions<'_>,
+) -> Disposition {
+    let Exchange { mut conn, head } = ex;
+    let is_stream = (200..300).contains(&head.status())
+        && head.content_type_is("text/event-stream")
+        && head.framing() != ResponseFraming::None;
+    let session = session_header(w, &head, &opts);
+    if is_stream {
+        return relay_stream(w, req, up, conn, &head, session.as_deref(), down, &opts).await;
+    }
+    let limits = &w.snapshot.limits;
+    let mut state = match head.framing() {
+        ResponseFraming::None => BodyState::Done,
+        ResponseFraming::Length(n) if n > limits.max_response_bytes as u64 => {
+            let err = UpstreamError::TooLarge(limits.max_response_bytes);
+            return answer::upstream_error(w, req, down, up, opts.request_id, &err).await;
+        }
+        ResponseFraming::Length(n) => BodyState::length(n),
+        ResponseFraming::Chunked => BodyState::chunked(),
+        ResponseFraming::UntilClose => BodyState::UntilClose,
+    };
+    let mut body = Vec::new();
+    let deadline = Instant::now() + up.response_timeout;
+    if let Err(e) =
+        state.read_to_end(&mut conn, deadline, &mut body, limits.max_response_bytes).await
+    {
+        let err = upstream_body_error(e);
+        return answer::upstream_error(w, req, down, up, opts.request_id, &err).await;
+    }
+    if head.keep_alive() && head.framing() != ResponseFraming::UntilClose {
+        w.pool.put(up, conn, Instant::now());
+    }
+    let close = w.draining();
+    let mut out = Vec::with_capacity(256 + body.len());
+    write_head(&mut out, &head, session.as_deref());
+    if head.framing() != ResponseFraming::None || head.status() >= 200 {
+        if !matches!(head.status(), 204 | 304) {
+            respond::content_length(&mut out, body.len());
+        }
+    }
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+    w.stats.response(head.status());
+    match down.write_all_timeout(out, limits.body_timeout).await {
+        Ok(_) if !close => Disposition::KeepAlive,
+        _ => Disposition::Close,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn relay_stream(
+    w: &Worker,
+    req: &Request,
+    up: &Upstream,
+    mut conn: Conn,
+    head: &ResponseHead,
+    session: Option<&str>,
+    down: &mut Conn,
+    opts: &RelayOptions<'_>,
+) -> Disposition {
+    let limits = &w.snapshot.limits;
+    // HTTP/1.0 clients cannot take chunked framing: their stream ends with the connection.
+    let http10 = req.head.version_minor() == 0;
+    let mut out = Vec::with_capacity(512);
+    write_head(&mut out, head, session);
+    out.extend_from_slice(if http10 {
+        b"Connection: close\r\n\r\n".as_slice()
+    } else {
+        b"Transfer-Encoding: chunked\r\n\r\n".as_slice()
+    });
+    w.stats.response(head.status());
+    WorkerStats::inc(&w.stats.sse_streams_total);
+    let mut out = match down.write_all_timeout(out, limits.body_timeout).await {
+        Ok(buf) => buf,
+        Err(_) => return Disposition::Close,
+    };
+
+    let mut state = match head.framing() {
+        ResponseFraming::Length(n) => BodyState::length(n),
+        ResponseFraming::Chunked => BodyState::chunked(),
+        _ => BodyState::UntilClose,
+    };
+    let mut parser = SseParser::new(limits.max_sse_event_bytes);
+    let mut raw = Vec::with_capacity(16 * 1024);
+    let mut scratch = Vec::new();
+    let mut answered = opts.request_id.is_none();
+    let mut failure: Option<UpstreamError> = None;
+    loop {
+        raw.clear();
+        out.clear();
+        let deadline = Instant::now() + up.idle_stream_timeout;
+        if let Err(e) = state.read_some(&mut conn, deadline, &mut raw).await {
+            failure = Some(match e {
+                BodyError::Read(ReadError::Timeout) => UpstreamError::StreamIdle,
+                e => upstream_body_error(e),
+            });
+        }
+        if !raw.is_empty() && parser.push(&raw).is_err() {
+            failure = Some(UpstreamError::TooLarge(limits.max_sse_event_bytes));
+        }
+        while let Some(ev) = parser.next_event() {
+            WorkerStats::inc(&w.stats.sse_events_total);
+            if !answered && is_response(w, ev.data.as_bytes()) {
+                answered = true;
+            }
+            let rewritten = match (opts.endpoint_rewrite, ev.event.as_deref()) {
+                (Some(rewrite), Some("endpoint")) => rewrite(&ev.data),
+                _ => None,
+            };
+            let bytes: &[u8] = match &rewritten {
+                Some(data) => {
+                    scratch.clear();
+                    encode_event(&mut scratch, Some("endpoint"), ev.id.as_deref(), data);
+                    &scratch
+                }
+                None => &ev.raw,
+            };
+            frame(&mut out, bytes, http10);
+        }
+        if let Some(err) = &failure {
+            tracing::warn!(upstream = %up.name, reason = err.reason(), error = %err, "stream broke");
+            WorkerStats::inc(&w.stats.upstream_errors_total);
+            if !answered {
+                let message = format!("upstream `{}` {}", up.name, err.public_message());
+                let body = jsonrpc_error_body(
+                    opts.request_id,
+                    codes::UPSTREAM_ERROR,
+                    &message,
+                    err.reason(),
+                    Some(("upstream", &up.name)),
+                );
+                scratch.clear();
+                encode_event(
+                    &mut scratch,
+                    Some("message"),
+                    None,
+                    std::str::from_utf8(&body).unwrap_or("{}"),
+                );
+                frame(&mut out, &scratch, http10);
+            }
+        }
+        let finished = state.is_done() || failure.is_some();
+        if finished && !http10 {
+            out.extend_from_slice(LAST_CHUNK);
+        }
+        if !out.is_empty() {
+            match down.write_all_timeout(std::mem::take(&mut out), limits.body_timeout).await {
+                Ok(buf) => out = buf,
+                // The client left: dropping the upstream connection tells the server to stop.
+                Err(_) => return Disposition::Close,
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    if failure.is_none() && head.keep_alive() && head.framing() != ResponseFraming::UntilClose {
+        w.pool.put(up, conn, Instant::now());
+    }
+    if http10 || failure.is_some() || w.draining() {
+        Disposition::Close
+    } else {
+        Disposition::KeepAlive
+    }
+}
+
+fn frame(out: &mut Vec<u8>, bytes: &[u8], http10: bool) {
+    if http10 {
+        out.extend_from_slice(bytes);
+    } else {
+        encode_chunk(out, bytes);
+    }
+}
+
+fn is_response(w: &Worker, data: &[u8]) -> bool {
+    if data.is_empty() {
+        return false;
+    }
+    let Ok(mut inspector) = w.inspector.try_borrow_mut() else { return false };
+    match inspector.inspect(data) {
+        Ok(Envelope::Single(m)) => {
+            matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse)
+        }
+        Ok(Envelope::Batch(ms)) => ms
+            .iter()
+            .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse)),
+        Err(_) => false,
+    }
+}
+
+fn upstream_body_error(e: BodyError) -> UpstreamError {
+    match e {
+        BodyError::Read(ReadError::Timeout) => UpstreamError::ResponseTimeout,
+        BodyError::Read(ReadError::Closed) => UpstreamError::Closed,
+        BodyError::Read(ReadError::Io(e)) => UpstreamError::Read(e),
+        BodyError::Codec(c) => UpstreamError::BadResponse(c),
+        BodyError::TooLarge(n) => UpstreamError::TooLarge(n),
+    }
+}
+
+/// The `Mcp-Session-Id` to send the client, if the upstream sent one.
+fn session_header(w: &Worker, head: &ResponseHead, opts: &RelayOptions<'_>) -> Option<String> {
+    let upstream_id = head.header_str("mcp-session-id")?;
+    if !crate::mcp::headers::valid_session_id(upstream_id.as_bytes()) {
+        tracing::warn!("upstream sent an invalid Mcp-Session-Id; dropped");
+        return None;
+    }
+    if let Some((sealed, inner)) = opts.client_session {
+        if inner == upstream_id {
+            return std::str::from_utf8(sealed).ok().map(str::to_string);
+        }
+    }
+    session::seal(w, opts.route, upstream_id)
+}
+
+fn write_head(out: &mut Vec<u8>, head: &ResponseHead, session: Option<&str>) {
+    respond::status_line(out, head.status());
+    let connection = head.header_str("connection").unwrap_or("");
+    for (name, value) in head.headers() {
+        if DROPPED.iter().any(|d| name.eq_ignore_ascii_case(d))
+            || (!connection.is_empty()
+                && connection.split(',').any(|t| t.trim().eq_ignore_ascii_case(name)))
+        {
+            continue;
+        }
+        respond::header(out, name, value);
+    }
+    if let Some(s) = session {
+        respond::header(out, "Mcp-Session-Id", s.as_bytes());
+    }
+}

@@ -1,0 +1,60 @@
+//! Phase 3c: the gateway's own session ids. Clients only ever see sealed tokens; the upstream's id
+//! travels inside them, bound to the route (and later the identity) that opened the session.
+
+use crate::config::Route;
+use crate::mcp::session::{SessionError, SessionToken};
+use crate::runtime::worker::Worker;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A refused session id: the status is always 404 so the client starts a new session, as the
+/// transport spec prescribes for sessions a server no longer knows.
+pub struct SessionRefused {
+    pub reason: &'static str,
+    pub message: &'static str,
+}
+
+/// Opens the client's `Mcp-Session-Id`, if it sent one.
+pub fn open(
+    w: &Worker,
+    route: &Route,
+    header: Option<&[u8]>,
+) -> Result<Option<SessionToken>, SessionRefused> {
+    let Some(raw) = header else { return Ok(None) };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Err(SessionRefused { reason: "session_unknown", message: "unknown session" });
+    };
+    match w.snapshot.sealer.open(text, now_unix()) {
+        Ok(t) if t.route == route.id => Ok(Some(t)),
+        Ok(_) => Err(SessionRefused {
+            reason: "session_route_mismatch",
+            message: "this session belongs to another MCP server",
+        }),
+        Err(SessionError::Expired) => {
+            Err(SessionRefused { reason: "session_expired", message: "the session has expired" })
+        }
+        Err(_) => Err(SessionRefused { reason: "session_unknown", message: "unknown session" }),
+    }
+}
+
+/// Seals a new gateway session id for an upstream session id the upstream just issued.
+pub fn seal(w: &Worker, route: &Route, upstream_session: &str) -> Option<String> {
+    let now = now_unix();
+    let token = SessionToken {
+        route: route.id,
+        upstream_session: Some(upstream_session.into()),
+        identity: "".into(),
+        issued_at: now,
+        expires_at: now.saturating_add(w.snapshot.session_ttl.as_secs()),
+    };
+    match w.snapshot.sealer.seal(&token) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot seal a session id");
+            None
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Worker threads: one pinned monoio reactor per core, each with its own SO_REUSEPORT listener,
+//! io_uring where the kernel allows it and epoll otherwise; start-up checks and graceful shutdown.
+
+pub mod shutdown;
+pub mod worker;
+
+pub use shutdown::Shutdown;
+
+use crate::config::{DriverChoice, Snapshot};
+use crate::control::stats::WorkerStats;
+use monoio::net::{ListenerOpts, TcpListener};
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{addr} is already in use (is another mcpguard or server running?): {source}")]
+    PortInUse { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("worker {worker}: cannot start the {driver} driver: {source}")]
+    Driver { worker: usize, driver: &'static str, source: std::io::Error },
+    #[error("io_uring was requested but this kernel or its seccomp profile refuses it")]
+    UringUnavailable,
+    #[error("cannot spawn a worker thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("worker {0} stopped before it was ready")]
+    WorkerLost(usize),
+}
+
+/// A started gateway: the address it listens on and the handles to stop and join it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub shutdown: Shutdown,
+    pub stats: Vec<Arc<WorkerStats>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Blocks until every worker has drained and exited.
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Which driver a worker will get, decided before its thread starts so the choice is logged once.
+fn resolve_driver(choice: DriverChoice) -> Result<&'static str, RuntimeError> {
+    let uring = monoio::utils::detect_uring();
+    match choice {
+        DriverChoice::Legacy => Ok("epoll"),
+        DriverChoice::Uring if !uring => Err(RuntimeError::UringUnavailable),
+        DriverChoice::Uring => Ok("io_uring"),
+        DriverChoice::Auto if uring => Ok("io_uring"),
+        DriverChoice::Auto => Ok("epoll"),
+    }
+}
+
+/// Binds, starts the workers and returns once all of them accept connections.
+pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, RuntimeError> {
+    // monoio sets SO_REUSEPORT on every listener, so a stale instance would silently share the port
+    // and steal half the connections: prove the port is free with a plain bind first.
+    let addr = {
+        let probe = std::net::TcpListener::bind(snapshot.listen)
+            .map_err(|source| RuntimeError::PortInUse { addr: snapshot.listen, source })?;
+        probe
+            .local_addr()
+            .map_err(|source| RuntimeError::Bind { addr: snapshot.listen, source })?
+    };
+    let driver = resolve_driver(snapshot.driver)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<usize, RuntimeError>>();
+    let mut threads = Vec::with_capacity(snapshot.workers);
+    let mut stats = Vec::with_capacity(snapshot.workers);
+    for id in 0..snapshot.workers {
+        let snap = snapshot.clone();
+        let tx = ready_tx.clone();
+        let sd = shutdown.clone();
+        let st = Arc::new(WorkerStats::default());
+        stats.push(st.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("mcpguard-w{id}"))
+            .spawn(move || worker_thread(id, id % cores, driver, addr, snap, st, sd, tx))
+            .map_err(RuntimeError::Spawn)?;
+        threads.push(handle);
+    }
+    drop(ready_tx);
+    for _ in 0..snapshot.workers {
+        match ready_rx.recv() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                shutdown.trigger();
+                return Err(e);
+            }
+            Err(_) => {
+                shutdown.trigger();
+                return Err(RuntimeError::WorkerLost(threads.len()));
+            }
+        }
+    }
+    Ok(Running { addr, shutdown, stats, threads })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker_thread(
+    id: usize,
+    core: usize,
+    driver: &'static str,
+    addr: SocketAddr,
+    snap: Arc<Snapshot>,
+    stats: Arc<WorkerStats>,
+    shutdown: Shutdown,
+    ready: mpsc::Sender<Result<usize, RuntimeError>>,
+) {
+    if let Err(e) = monoio::utils::bind_to_cpu_set([core]) {
+        tracing::warn!(worker = id, core, error = ?e, "cannot pin worker to its core");
+    }
+    let body = move || async move {
+        let mut opts = ListenerOpts::new();
+        opts.backlog = 4096;
+        let listener = match TcpListener::bind_with_config(addr, &opts) {
+            Ok(l) => l,
+            Err(source) => {
+                let _ = ready.send(Err(RuntimeError::Bind { addr, source }));
+                return;
+            }
+        };
+        tracing::info!(worker = id, core, driver, %addr, "worker listening");
+        let _ = ready.send(Ok(id));
+        let w = worker::Worker::new(id, snap, stats);
+        worker::run(w, listener, shutdown).await;
+    };
+    let built = if driver == "io_uring" {
+        monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+            .with_entries(1024)
+            .enable_timer()
+            .build()
+            .map(|mut rt| rt.block_on(body()))
+    } else {
+        monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+            .enable_timer()
+            .build()
+            .map(|mut rt| rt.block_on(body()))
+    };
+    if let Err(source) = built {
+        tracing::error!(worker = id, driver, error = %source, "cannot start the driver");
+    }
+}
+
+/// The driver name the workers log and the metrics report.
+pub fn driver_name(choice: DriverChoice) -> &'static str {
+    resolve_driver(choice).unwrap_or("none")
+}

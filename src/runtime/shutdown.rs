@@ -1,0 +1,141 @@
+//! Shutdown signalling: one process-wide trigger (set by the signal thread) fanned out to a
+//! per-worker notifier, so connection tasks wait on a thread-local object and never touch a lock.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Process-wide shutdown trigger. Cheap to clone; `wait` is awaited once per worker.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<GlobalInner>,
+}
+
+#[derive(Default)]
+struct GlobalInner {
+    triggered: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        self.inner.triggered.store(true, Ordering::SeqCst);
+        let wakers = match self.inner.wakers.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.inner.triggered.load(Ordering::SeqCst)
+    }
+
+    pub fn wait(&self) -> GlobalWait<'_> {
+        GlobalWait { shutdown: self }
+    }
+}
+
+pub struct GlobalWait<'a> {
+    shutdown: &'a Shutdown,
+}
+
+impl Future for GlobalWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shutdown.is_triggered() {
+            return Poll::Ready(());
+        }
+        if let Ok(mut w) = self.shutdown.inner.wakers.lock() {
+            w.push(cx.waker().clone());
+        }
+        // Re-check: a trigger between the load and the push would otherwise be missed.
+        if self.shutdown.is_triggered() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A worker's view of shutdown: a flag plus the wakers of tasks waiting on it.
+#[derive(Default)]
+pub struct LocalShutdown {
+    triggered: Cell<bool>,
+    waiters: RefCell<Vec<Option<Waker>>>,
+    free: RefCell<Vec<usize>>,
+}
+
+impl LocalShutdown {
+    pub fn new() -> Rc<Self> {
+        Rc::new(Self::default())
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        self.triggered.get()
+    }
+
+    pub fn trigger(&self) {
+        self.triggered.set(true);
+        for w in self.waiters.borrow_mut().iter_mut() {
+            if let Some(w) = w.take() {
+                w.wake();
+            }
+        }
+    }
+
+    pub fn wait(&self) -> LocalWait<'_> {
+        LocalWait { local: self, slot: None }
+    }
+}
+
+pub struct LocalWait<'a> {
+    local: &'a LocalShutdown,
+    slot: Option<usize>,
+}
+
+impl Future for LocalWait<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.local.is_triggered() {
+            return Poll::Ready(());
+        }
+        let waker = Some(cx.waker().clone());
+        match self.slot {
+            Some(i) => self.local.waiters.borrow_mut()[i] = waker,
+            None => {
+                let mut waiters = self.local.waiters.borrow_mut();
+                let i = match self.local.free.borrow_mut().pop() {
+                    Some(i) => {
+                        waiters[i] = waker;
+                        i
+                    }
+                    None => {
+                        waiters.push(waker);
+                        waiters.len() - 1
+                    }
+                };
+                drop(waiters);
+                self.slot = Some(i);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for LocalWait<'_> {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            if let Some(w) = self.local.waiters.borrow_mut().get_mut(i) {
+                *w = None;
+            }
+            self.local.free.borrow_mut().push(i);
+        }
+    }
+}
