@@ -77,27 +77,33 @@ async fn post(
         return d;
     }
     // Mcp-Method / Mcp-Name (2026-07-28): a proxy that reads the body must hold the headers to
-    // it, so that no one downstream can route or limit on a header that lies about the body.
+    // it, so that nothing downstream can route or limit on a header that lies about the body.
     if let Envelope::Single(msg) = &envelope {
+        let version_h = req.head.header("mcp-protocol-version");
         let method_h = req.head.header("mcp-method");
         let name_h = req.head.header("mcp-name");
         let new_era = headers::era_of(req.head.header_str("mcp-protocol-version"))
             == headers::Era::Stateless;
+        let mut checked = Ok(());
         if new_era || method_h.is_some() || name_h.is_some() {
-            if let Err(m) = headers::check_method_headers(method_h, name_h, msg) {
-                return answer::rpc_error(
-                    w,
-                    req,
-                    down,
-                    400,
-                    id,
-                    codes::HEADER_MISMATCH,
-                    "Header mismatch",
-                    m.reason,
-                    Some(("header", m.header)),
-                )
-                .await;
-            }
+            checked = headers::check_method_headers(method_h, name_h, msg);
+        }
+        if new_era && checked.is_ok() {
+            checked = headers::check_protocol_version_header(version_h, msg);
+        }
+        if let Err(m) = checked {
+            return answer::rpc_error(
+                w,
+                req,
+                down,
+                400,
+                id,
+                codes::HEADER_MISMATCH,
+                m.reason,
+                "header_mismatch",
+                Some(("header", m.header)),
+            )
+            .await;
         }
     }
     let token = match open_session(w, route, req, down, id).await {
@@ -193,22 +199,26 @@ async fn check_version(
     down: &mut Conn,
     id: Option<&JsonRpcId>,
 ) -> Result<(), Disposition> {
-    let Some(v) = req.head.header("mcp-protocol-version") else { return Ok(()) };
-    if headers::SUPPORTED_VERSIONS.iter().any(|s| s.as_bytes() == v) {
+    let Some(v) = req.head.header_str("mcp-protocol-version") else { return Ok(()) };
+    if headers::is_supported_version(v.trim()) {
         return Ok(());
     }
-    Err(answer::rpc_error(
-        w,
-        req,
-        down,
-        400,
-        id,
-        codes::INVALID_REQUEST,
-        "Unsupported MCP-Protocol-Version",
-        "unsupported_protocol_version",
-        Some(("supported", "2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28")),
-    )
-    .await)
+    // The 2026-07-28 shape: data.supported lists what the client may retry with.
+    let mut body = Vec::with_capacity(256);
+    body.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    match id {
+        Some(id) => id.write_json(&mut body),
+        None => body.extend_from_slice(b"null"),
+    }
+    body.extend_from_slice(format!(
+        ",\"error\":{{\"code\":{},\"message\":\"Unsupported protocol version\",\"data\":{{\"reason\":\"unsupported_protocol_version\",\"supported\":{:?},\"requested\":",
+        codes::UNSUPPORTED_PROTOCOL_VERSION,
+        headers::SUPPORTED_VERSIONS
+    ).as_bytes());
+    crate::net::respond::json_string(&mut body, v);
+    body.extend_from_slice(b"}}}");
+    crate::control::stats::WorkerStats::inc(&w.stats.rejections_total);
+    Err(answer::send(w, down, 400, "application/json", &[], &body).await)
 }
 
 fn request_id(envelope: &Envelope) -> Option<&JsonRpcId> {

@@ -118,6 +118,10 @@ async def long_running_progress(session: ClientSession, ctx: dict[str, Any]) -> 
         await session.send_ping()
         events.append(("ping", None))
 
+    # call_tool() validates a result against the tool's output schema and fetches
+    # tools/list first if it has not seen it: do that now, so that call_tool()
+    # returns as soon as the result arrives and "result" is recorded in order.
+    await session.list_tools()
     async with anyio.create_task_group() as tg:
         tg.start_soon(ping_after_first_progress)
         result = await session.call_tool(
