@@ -12,7 +12,11 @@ use std::sync::Arc;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "mcpguard", version, about = "A security gateway for the Model Context Protocol")]
+#[command(
+    name = "mcpguard",
+    version,
+    about = "A security gateway for the Model Context Protocol"
+)]
 struct Cli {
     /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG wins.
     #[arg(long, global = true, default_value = "info")]
@@ -99,7 +103,10 @@ fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -135,7 +142,11 @@ fn init(output: &std::path::Path, force: bool) -> anyhow::Result<()> {
     }
     std::fs::write(output, config::STARTER_CONFIG)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    println!("wrote {}; check it with `mcpguard validate --config {}`", output.display(), output.display());
+    println!(
+        "wrote {}; check it with `mcpguard validate --config {}`",
+        output.display(),
+        output.display()
+    );
     Ok(())
 }
 
@@ -149,7 +160,9 @@ fn demo(listen: String, workers: Option<usize>) -> anyhow::Result<()> {
         ..Default::default()
     };
     let snapshot = config::load(None, &overrides)?;
-    let banner = Banner { demo_upstream: server.url() };
+    let banner = Banner {
+        demo_upstream: server.url(),
+    };
     let r = serve(snapshot, Some(banner));
     server.shutdown();
     r
@@ -164,7 +177,11 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
     let shutdown = Shutdown::default();
     install_signals(shutdown.clone())?;
     let running = runtime::start(snapshot.clone(), shutdown.clone())?;
-    let scheme = if snapshot.tls.is_some() { "https" } else { "http" };
+    let scheme = if snapshot.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     for r in &snapshot.routes {
         let up = &snapshot.upstreams[r.upstream];
         tracing::info!(
@@ -204,17 +221,22 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
 /// SIGTERM/SIGINT start the drain; a second one exits at once.
 fn install_signals(shutdown: Shutdown) -> anyhow::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
-    std::thread::Builder::new().name("mcpguard-signals".into()).spawn(move || {
-        for sig in signals.forever() {
-            if shutdown.is_triggered() {
-                tracing::warn!(signal = sig, "second signal: exiting now");
-                std::process::exit(130);
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .context("cannot install signal handlers")?;
+    std::thread::Builder::new()
+        .name("mcpguard-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if shutdown.is_triggered() {
+                    tracing::warn!(signal = sig, "second signal: exiting now");
+                    std::process::exit(130);
+                }
+                tracing::info!(
+                    signal = sig,
+                    "draining: no new connections, finishing in-flight requests"
+                );
+                shutdown.trigger();
             }
-            tracing::info!(signal = sig, "draining: no new connections, finishing in-flight requests");
-            shutdown.trigger();
-        }
-    })?;
+        })?;
     Ok(())
 }

@@ -25,7 +25,10 @@ struct Issues(Vec<Issue>);
 
 impl Issues {
     fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Issue { path: path.into(), message: message.into() });
+        self.0.push(Issue {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn duration(&mut self, path: &str, value: &Option<String>, default: Duration) -> Duration {
@@ -55,7 +58,10 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
     let listen = match listen_text.parse::<SocketAddr>() {
         Ok(a) => a,
         Err(_) => {
-            issues.add("server.listen", format!("`{listen_text}` is not an IP:port address"));
+            issues.add(
+                "server.listen",
+                format!("`{listen_text}` is not an IP:port address"),
+            );
             SocketAddr::from(([127, 0, 0, 1], 8080))
         }
     };
@@ -72,12 +78,18 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
         "uring" | "io_uring" => DriverChoice::Uring,
         "legacy" | "epoll" => DriverChoice::Legacy,
         other => {
-            issues.add("server.driver", format!("`{other}`: use auto, uring or legacy"));
+            issues.add(
+                "server.driver",
+                format!("`{other}`: use auto, uring or legacy"),
+            );
             DriverChoice::Auto
         }
     };
-    let drain_timeout =
-        issues.duration("server.drain_timeout", &s.drain_timeout, Duration::from_secs(30));
+    let drain_timeout = issues.duration(
+        "server.drain_timeout",
+        &s.drain_timeout,
+        Duration::from_secs(30),
+    );
 
     let tls = s.tls.as_ref().and_then(|t| {
         let cert = base_dir.join(&t.cert);
@@ -94,12 +106,20 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
     let d = Limits::default();
     let l = &s.limits;
     let limits = Limits {
-        max_head_bytes: positive(&mut issues, "server.limits.max_head_bytes", l.max_head_bytes)
-            .unwrap_or(d.max_head_bytes),
+        max_head_bytes: positive(
+            &mut issues,
+            "server.limits.max_head_bytes",
+            l.max_head_bytes,
+        )
+        .unwrap_or(d.max_head_bytes),
         max_headers: positive(&mut issues, "server.limits.max_headers", l.max_headers)
             .unwrap_or(d.max_headers),
-        max_body_bytes: positive(&mut issues, "server.limits.max_body_bytes", l.max_body_bytes)
-            .unwrap_or(d.max_body_bytes),
+        max_body_bytes: positive(
+            &mut issues,
+            "server.limits.max_body_bytes",
+            l.max_body_bytes,
+        )
+        .unwrap_or(d.max_body_bytes),
         max_response_bytes: positive(
             &mut issues,
             "server.limits.max_response_bytes",
@@ -117,8 +137,16 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
             &l.header_timeout,
             d.header_timeout,
         ),
-        body_timeout: issues.duration("server.limits.body_timeout", &l.body_timeout, d.body_timeout),
-        idle_timeout: issues.duration("server.limits.idle_timeout", &l.idle_timeout, d.idle_timeout),
+        body_timeout: issues.duration(
+            "server.limits.body_timeout",
+            &l.body_timeout,
+            d.body_timeout,
+        ),
+        idle_timeout: issues.duration(
+            "server.limits.idle_timeout",
+            &l.idle_timeout,
+            d.idle_timeout,
+        ),
     };
     if limits.max_headers > 128 {
         issues.add("server.limits.max_headers", "at most 128");
@@ -154,7 +182,10 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
                 SessionSealer::from_secret(bytes.trim_ascii())
             }
             Ok(_) => {
-                issues.add("sessions.secret_file", "the secret must be at least 16 bytes");
+                issues.add(
+                    "sessions.secret_file",
+                    "the secret must be at least 16 bytes",
+                );
                 SessionSealer::random()
             }
             Err(e) => {
@@ -164,28 +195,43 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
         },
         (None, None) => SessionSealer::random(),
     };
-    let session_ttl =
-        issues.duration("sessions.ttl", &raw.sessions.ttl, Duration::from_secs(24 * 3600));
+    let session_ttl = issues.duration(
+        "sessions.ttl",
+        &raw.sessions.ttl,
+        Duration::from_secs(24 * 3600),
+    );
 
-    let admin = raw.admin.as_ref().and_then(|a| match a.listen.parse::<SocketAddr>() {
-        Ok(addr) => Some(addr),
-        Err(_) => {
-            issues.add("admin.listen", format!("`{}` is not an IP:port address", a.listen));
-            None
-        }
-    });
+    let admin = raw
+        .admin
+        .as_ref()
+        .and_then(|a| match a.listen.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                issues.add(
+                    "admin.listen",
+                    format!("`{}` is not an IP:port address", a.listen),
+                );
+                None
+            }
+        });
 
     let mut upstreams = Vec::with_capacity(raw.upstreams.len());
     for (i, u) in raw.upstreams.iter().enumerate() {
         if raw.upstreams[..i].iter().any(|p| p.name == u.name) {
-            issues.add(format!("upstreams[{i}].name"), format!("duplicate name `{}`", u.name));
+            issues.add(
+                format!("upstreams[{i}].name"),
+                format!("duplicate name `{}`", u.name),
+            );
         }
         if let Some(up) = compile_upstream(&mut issues, i, u, base_dir) {
             upstreams.push(up);
         }
     }
     if raw.upstreams.is_empty() {
-        issues.add("upstreams", "at least one upstream is required (or pass --upstream URL)");
+        issues.add(
+            "upstreams",
+            "at least one upstream is required (or pass --upstream URL)",
+        );
     }
 
     let mut routes = Vec::with_capacity(raw.routes.len());
@@ -193,7 +239,10 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
         let path = r.path.trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         if !r.path.starts_with('/') || r.path.contains(['?', '#', ' ']) {
-            issues.add(format!("routes[{i}].path"), "must start with / and hold no query");
+            issues.add(
+                format!("routes[{i}].path"),
+                "must start with / and hold no query",
+            );
         }
         let Some(upstream) = upstreams.iter().find(|u| u.name == r.upstream) else {
             if raw.upstreams.iter().all(|u| u.name != r.upstream) {
@@ -205,16 +254,33 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
             continue;
         };
         let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
-        if routes.iter().any(|x: &Route| x.path == path && x.host == host) {
-            issues.add(format!("routes[{i}]"), format!("duplicate route for path `{path}`"));
+        if routes
+            .iter()
+            .any(|x: &Route| x.path == path && x.host == host)
+        {
+            issues.add(
+                format!("routes[{i}]"),
+                format!("duplicate route for path `{path}`"),
+            );
         }
-        routes.push(Route { id: i as u32, path: path.to_string(), host, upstream: upstream.id });
+        routes.push(Route {
+            id: i as u32,
+            path: path.to_string(),
+            host,
+            upstream: upstream.id,
+        });
     }
     if raw.routes.is_empty() {
-        issues.add("routes", "at least one route is required (or pass --upstream URL)");
+        issues.add(
+            "routes",
+            "at least one route is required (or pass --upstream URL)",
+        );
     }
     routes.sort_by(|a, b| {
-        b.path.len().cmp(&a.path.len()).then(b.host.is_some().cmp(&a.host.is_some()))
+        b.path
+            .len()
+            .cmp(&a.path.len())
+            .then(b.host.is_some().cmp(&a.host.is_some()))
     });
 
     if !issues.0.is_empty() {
@@ -253,7 +319,11 @@ fn compile_upstream(
     base_dir: &Path,
 ) -> Option<Upstream> {
     let p = |k: &str| format!("upstreams[{i}].{k}");
-    if u.name.is_empty() || !u.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    if u.name.is_empty()
+        || !u
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     {
         issues.add(p("name"), "use letters, digits, '-', '_' or '.'");
     }
@@ -268,7 +338,10 @@ fn compile_upstream(
         "streamable-http" | "streamable_http" | "http" => Transport::StreamableHttp,
         "sse" => Transport::LegacySse,
         other => {
-            issues.add(p("transport"), format!("`{other}`: use streamable-http or sse"));
+            issues.add(
+                p("transport"),
+                format!("`{other}`: use streamable-http or sse"),
+            );
             Transport::StreamableHttp
         }
     };
@@ -287,9 +360,15 @@ fn compile_upstream(
         let name = u.tls_server_name.as_deref().unwrap_or(&url.host);
         match crate::upstream::tls::client_config(u.ca_file.as_ref().map(|f| base_dir.join(f))) {
             Ok(config) => match rustls::pki_types::ServerName::try_from(name.to_string()) {
-                Ok(server_name) => Some(UpstreamTls { config, server_name }),
+                Ok(server_name) => Some(UpstreamTls {
+                    config,
+                    server_name,
+                }),
                 Err(_) => {
-                    issues.add(p("tls_server_name"), format!("`{name}` is not a valid server name"));
+                    issues.add(
+                        p("tls_server_name"),
+                        format!("`{name}` is not a valid server name"),
+                    );
                     None
                 }
             },
@@ -336,7 +415,11 @@ fn default_origins() -> Vec<OriginPattern> {
     let mut v = Vec::new();
     for scheme in ["http", "https"] {
         for host in ["localhost", "127.0.0.1", "[::1]"] {
-            v.push(OriginPattern { scheme: scheme.into(), host: host.into(), port: None });
+            v.push(OriginPattern {
+                scheme: scheme.into(),
+                host: host.into(),
+                port: None,
+            });
         }
     }
     v
@@ -353,7 +436,9 @@ pub fn parse_origin(text: &str) -> Result<OriginPattern, String> {
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, "*")) => (h, None),
         Some((h, p)) if !h.ends_with(':') && !p.contains(']') => {
-            let port = p.parse::<u16>().map_err(|_| format!("`{text}`: invalid port"))?;
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| format!("`{text}`: invalid port"))?;
             (h, Some(port))
         }
         _ => (rest, None),
@@ -420,9 +505,16 @@ mod tests {
     fn parses_origins() {
         assert_eq!(
             parse_origin("https://App.example.com").unwrap(),
-            OriginPattern { scheme: "https".into(), host: "app.example.com".into(), port: None }
+            OriginPattern {
+                scheme: "https".into(),
+                host: "app.example.com".into(),
+                port: None
+            }
         );
-        assert_eq!(parse_origin("http://localhost:3000").unwrap().port, Some(3000));
+        assert_eq!(
+            parse_origin("http://localhost:3000").unwrap().port,
+            Some(3000)
+        );
         assert_eq!(parse_origin("http://[::1]:*").unwrap().host, "[::1]");
         assert!(parse_origin("localhost").is_err());
         assert!(parse_origin("http://x/path").is_err());

@@ -8,7 +8,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
-        return Err(format!("`{text}` is not a duration (use e.g. 500ms, 30s, 5m, 1h)"));
+        return Err(format!(
+            "`{text}` is not a duration (use e.g. 500ms, 30s, 5m, 1h)"
+        ));
     }
     let n: u64 = num
         .parse()
@@ -18,7 +20,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
-        other => return Err(format!("`{text}`: unknown unit `{other}` (use ms, s, m or h)")),
+        other => {
+            return Err(format!(
+                "`{text}`: unknown unit `{other}` (use ms, s, m or h)"
+            ))
+        }
     };
     Ok(d)
 }

@@ -20,7 +20,10 @@ pub const STARTER_CONFIG: &str = include_str!("starter.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{}", IssueList(.0))]
@@ -77,8 +80,10 @@ pub fn parse(text: &str) -> Result<RawConfig, ConfigError> {
 pub fn load(file: Option<&Path>, o: &Overrides) -> Result<Snapshot, ConfigError> {
     let (mut raw, base) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
             (parse(&text)?, base)
         }
@@ -103,10 +108,15 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
         s.drain_timeout.clone_from(&o.drain_timeout);
     }
     if let (Some(cert), Some(key)) = (&o.tls_cert, &o.tls_key) {
-        s.tls = Some(raw::RawTls { cert: cert.clone(), key: key.clone() });
+        s.tls = Some(raw::RawTls {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
     }
     if let Some(admin) = &o.admin {
-        raw.admin = Some(raw::RawAdmin { listen: admin.clone() });
+        raw.admin = Some(raw::RawAdmin {
+            listen: admin.clone(),
+        });
     }
     if let Some(url) = &o.upstream {
         let name = unique_name(raw, "default");
@@ -123,8 +133,16 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
             pool_idle_timeout: None,
         });
         // The flag's upstream takes `/mcp` unless the file already routes it.
-        if !raw.routes.iter().any(|r| r.path.trim_end_matches('/') == "/mcp" && r.host.is_none()) {
-            raw.routes.push(raw::RawRoute { path: "/mcp".into(), host: None, upstream: name });
+        if !raw
+            .routes
+            .iter()
+            .any(|r| r.path.trim_end_matches('/') == "/mcp" && r.host.is_none())
+        {
+            raw.routes.push(raw::RawRoute {
+                path: "/mcp".into(),
+                host: None,
+                upstream: name,
+            });
         }
     }
 }
@@ -146,8 +164,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_their_path() {
         let err = parse("[server.limits]\nmax_body_byts = 5\n").unwrap_err();
-        let ConfigError::Parse { path, message } = err else { panic!("wrong error") };
-        assert_eq!(path, "server.limits");
+        let ConfigError::Parse { path, message } = err else {
+            panic!("wrong error")
+        };
+        assert_eq!(path, "server.limits.max_body_byts");
         assert!(message.contains("max_body_byts"), "{message}");
         assert!(message.contains("line"), "{message}");
     }
@@ -174,12 +194,18 @@ mod tests {
         assert_eq!(snap.listen.port(), 3);
         assert_eq!(snap.upstreams.len(), 2);
         assert_eq!(snap.upstreams[1].name, "default-2");
-        assert!(snap.routes.iter().any(|r| r.path == "/mcp" && r.upstream == 1));
+        assert!(snap
+            .routes
+            .iter()
+            .any(|r| r.path == "/mcp" && r.upstream == 1));
     }
 
     #[test]
     fn upstream_flag_alone_is_a_complete_config() {
-        let o = Overrides { upstream: Some("http://127.0.0.1:4/mcp".into()), ..Default::default() };
+        let o = Overrides {
+            upstream: Some("http://127.0.0.1:4/mcp".into()),
+            ..Default::default()
+        };
         let snap = load(None, &o).unwrap();
         assert_eq!(snap.routes.len(), 1);
         assert_eq!(snap.listen.to_string(), "127.0.0.1:8080");

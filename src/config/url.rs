@@ -20,14 +20,18 @@ impl UpstreamUrl {
         } else if let Some(r) = text.strip_prefix("https://") {
             (true, r)
         } else {
-            return Err(format!("`{text}`: the URL must start with http:// or https://"));
+            return Err(format!(
+                "`{text}`: the URL must start with http:// or https://"
+            ));
         };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
         if authority.contains('@') {
-            return Err(format!("`{text}`: credentials in the URL are not supported"));
+            return Err(format!(
+                "`{text}`: credentials in the URL are not supported"
+            ));
         }
         let default_port = if tls { 443 } else { 80 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -54,10 +58,20 @@ impl UpstreamUrl {
         } else {
             path.to_string()
         };
-        if path_and_query.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'#') {
-            return Err(format!("`{text}`: the path has spaces, control characters or a fragment"));
+        if path_and_query
+            .bytes()
+            .any(|b| b <= b' ' || b == 0x7f || b == b'#')
+        {
+            return Err(format!(
+                "`{text}`: the path has spaces, control characters or a fragment"
+            ));
         }
-        Ok(Self { tls, host: host.to_string(), port, path_and_query })
+        Ok(Self {
+            tls,
+            host: host.to_string(),
+            port,
+            path_and_query,
+        })
     }
 
     /// The value of the `Host` header to send upstream.

@@ -21,16 +21,18 @@ pub struct ControlState {
 pub fn spawn(addr: SocketAddr, state: ControlState) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    std::thread::Builder::new().name("mcpguard-control".into()).spawn(move || {
-        for stream in listener.incoming() {
-            if state.shutdown.is_triggered() {
-                break;
+    std::thread::Builder::new()
+        .name("mcpguard-control".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                if state.shutdown.is_triggered() {
+                    break;
+                }
+                if let Ok(s) = stream {
+                    let _ = serve(s, &state);
+                }
             }
-            if let Ok(s) = stream {
-                let _ = serve(s, &state);
-            }
-        }
-    })?;
+        })?;
     Ok(local)
 }
 
@@ -76,21 +78,68 @@ fn metrics(state: &ControlState) -> String {
     let sum = |f: &dyn Fn(&WorkerStats) -> u64| -> u64 { state.workers.iter().map(|w| f(w)).sum() };
     let mut out = String::with_capacity(2048);
     let counters: [(&str, &str, u64); 9] = [
-        ("mcpguard_connections_total", "Downstream connections accepted", sum(&|w| w.connections_total.load(Ordering::Relaxed))),
-        ("mcpguard_requests_total", "Requests read from clients", sum(&|w| w.requests_total.load(Ordering::Relaxed))),
-        ("mcpguard_rejections_total", "Requests the gateway answered itself (malformed or refused)", sum(&|w| w.rejections_total.load(Ordering::Relaxed))),
-        ("mcpguard_upstream_errors_total", "Upstream failures (connect, timeout, reset, invalid)", sum(&|w| w.upstream_errors_total.load(Ordering::Relaxed))),
-        ("mcpguard_upstream_connects_total", "New upstream connections", sum(&|w| w.upstream_connects_total.load(Ordering::Relaxed))),
-        ("mcpguard_upstream_reuses_total", "Requests sent on a pooled upstream connection", sum(&|w| w.upstream_reuses_total.load(Ordering::Relaxed))),
-        ("mcpguard_sse_streams_total", "SSE streams relayed", sum(&|w| w.sse_streams_total.load(Ordering::Relaxed))),
-        ("mcpguard_sse_events_total", "SSE events relayed", sum(&|w| w.sse_events_total.load(Ordering::Relaxed))),
-        ("mcpguard_workers", "Worker threads", state.workers.len() as u64),
+        (
+            "mcpguard_connections_total",
+            "Downstream connections accepted",
+            sum(&|w| w.connections_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_requests_total",
+            "Requests read from clients",
+            sum(&|w| w.requests_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_rejections_total",
+            "Requests the gateway answered itself (malformed or refused)",
+            sum(&|w| w.rejections_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_upstream_errors_total",
+            "Upstream failures (connect, timeout, reset, invalid)",
+            sum(&|w| w.upstream_errors_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_upstream_connects_total",
+            "New upstream connections",
+            sum(&|w| w.upstream_connects_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_upstream_reuses_total",
+            "Requests sent on a pooled upstream connection",
+            sum(&|w| w.upstream_reuses_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_sse_streams_total",
+            "SSE streams relayed",
+            sum(&|w| w.sse_streams_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_sse_events_total",
+            "SSE events relayed",
+            sum(&|w| w.sse_events_total.load(Ordering::Relaxed)),
+        ),
+        (
+            "mcpguard_workers",
+            "Worker threads",
+            state.workers.len() as u64,
+        ),
     ];
     for (name, help, v) in counters {
-        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
     }
-    let active: i64 = state.workers.iter().map(|w| w.connections_active.load(Ordering::Relaxed)).sum();
+    let active: i64 = state
+        .workers
+        .iter()
+        .map(|w| w.connections_active.load(Ordering::Relaxed))
+        .sum();
     let _ = writeln!(out, "# HELP mcpguard_connections_active Open downstream connections\n# TYPE mcpguard_connections_active gauge\nmcpguard_connections_active {active}");
     let _ = writeln!(out, "# HELP mcpguard_responses_total Responses by status class\n# TYPE mcpguard_responses_total counter");
     for class in 1..=5 {

@@ -8,10 +8,10 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
 use base64::alphabet;
-use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 
 use super::envelope::{Message, MessageKind};
 

@@ -20,8 +20,8 @@ pub mod sse;
 pub use envelope::{Envelope, EnvelopeError, Inspector, JsonRpcId, Message, MessageKind};
 pub use errors::{codes, jsonrpc_error_body};
 pub use headers::{
-    Era, HeaderMismatch, SUPPORTED_VERSIONS, check_method_headers, check_protocol_version_header,
-    era_of, valid_session_id,
+    check_method_headers, check_protocol_version_header, era_of, valid_session_id, Era,
+    HeaderMismatch, SUPPORTED_VERSIONS,
 };
 pub use session::{SessionError, SessionSealer, SessionToken};
-pub use sse::{SseError, SseEvent, SseParser, encode_event};
+pub use sse::{encode_event, SseError, SseEvent, SseParser};

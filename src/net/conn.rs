@@ -61,7 +61,6 @@ impl Stream {
             Stream::ClientTls(s) => s.shutdown().await,
         };
     }
-
 }
 
 /// A stream plus the bytes read from it but not consumed yet.
@@ -77,12 +76,22 @@ pub struct Conn {
 impl Conn {
     /// `tcp` is the socket under `stream`, taken before any TLS wrapping.
     pub fn new(stream: Stream, tcp: &impl AsRawFd) -> Self {
-        Self { stream, fd: tcp.as_raw_fd(), buf: Vec::with_capacity(8 * 1024), pos: 0 }
+        Self {
+            stream,
+            fd: tcp.as_raw_fd(),
+            buf: Vec::with_capacity(8 * 1024),
+            pos: 0,
+        }
     }
 
     pub fn plain(tcp: TcpStream) -> Self {
         let fd = tcp.as_raw_fd();
-        Self { stream: Stream::Plain(tcp), fd, buf: Vec::with_capacity(8 * 1024), pos: 0 }
+        Self {
+            stream: Stream::Plain(tcp),
+            fd,
+            buf: Vec::with_capacity(8 * 1024),
+            pos: 0,
+        }
     }
 
     /// Unconsumed bytes.

@@ -47,7 +47,10 @@ pub fn full(
 /// could be read: `{"error":{"status":413,"reason":"body_too_large","message":"..."}}`.
 pub fn http_error_body(status: u16, reason: &str, message: &str) -> Vec<u8> {
     let mut b = Vec::with_capacity(96 + message.len());
-    let _ = write!(b, "{{\"error\":{{\"status\":{status},\"reason\":\"{reason}\",\"message\":");
+    let _ = write!(
+        b,
+        "{{\"error\":{{\"status\":{status},\"reason\":\"{reason}\",\"message\":"
+    );
     json_string(&mut b, message);
     b.extend_from_slice(b"}}");
     b
@@ -90,7 +93,14 @@ mod tests {
     #[test]
     fn full_response_has_length_and_close() {
         let mut out = Vec::new();
-        full(&mut out, 404, "application/json", &[("X-A", b"1")], b"{}", true);
+        full(
+            &mut out,
+            404,
+            "application/json",
+            &[("X-A", b"1")],
+            b"{}",
+            true,
+        );
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\n"), "{s}");
         assert!(s.contains("Content-Length: 2\r\n") && s.contains("Connection: close\r\n"));

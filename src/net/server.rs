@@ -33,7 +33,11 @@ struct Rejection {
 
 impl Rejection {
     fn new(status: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { status, reason, message: message.into() }
+        Self {
+            status,
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -85,11 +89,18 @@ pub async fn serve(
 async fn reject(w: &Worker, conn: &mut Conn, r: Rejection) {
     WorkerStats::inc(&w.stats.rejections_total);
     w.stats.response(r.status);
-    tracing::debug!(status = r.status, reason = r.reason, "request rejected: {}", r.message);
+    tracing::debug!(
+        status = r.status,
+        reason = r.reason,
+        "request rejected: {}",
+        r.message
+    );
     let body = respond::http_error_body(r.status, r.reason, &r.message);
     let mut out = Vec::with_capacity(160 + body.len());
     respond::full(&mut out, r.status, "application/json", &[], &body, true);
-    let _ = conn.write_all_timeout(out, w.snapshot.limits.body_timeout).await;
+    let _ = conn
+        .write_all_timeout(out, w.snapshot.limits.body_timeout)
+        .await;
 }
 
 /// Reads one request. `Ok(None)`: the client closed, idled out or the worker drains between
@@ -108,8 +119,10 @@ async fn read_request(
             _ = w.shutdown.wait() => return Ok(None),
         }
     }
-    let head_limits =
-        HeadLimits { max_head_bytes: limits.max_head_bytes, max_headers: limits.max_headers };
+    let head_limits = HeadLimits {
+        max_head_bytes: limits.max_head_bytes,
+        max_headers: limits.max_headers,
+    };
     let deadline = Instant::now() + limits.header_timeout;
     let head: RequestHead = loop {
         match parse_request_head(conn.buffered(), &head_limits) {
@@ -146,7 +159,11 @@ async fn read_request(
     if !state.is_done() {
         if head.expects_continue() && conn.buffered().is_empty() {
             let msg = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
-            if conn.write_all_timeout(msg, limits.body_timeout).await.is_err() {
+            if conn
+                .write_all_timeout(msg, limits.body_timeout)
+                .await
+                .is_err()
+            {
                 return Ok(None);
             }
         }
@@ -154,7 +171,10 @@ async fn read_request(
             body.reserve_exact(n as usize);
         }
         let deadline = Instant::now() + limits.body_timeout;
-        match state.read_to_end(conn, deadline, &mut body, limits.max_body_bytes).await {
+        match state
+            .read_to_end(conn, deadline, &mut body, limits.max_body_bytes)
+            .await
+        {
             Ok(()) => {}
             Err(BodyError::TooLarge(n)) => {
                 return Err(Rejection::new(
@@ -164,7 +184,11 @@ async fn read_request(
                 ))
             }
             Err(BodyError::Read(ReadError::Timeout)) => {
-                return Err(Rejection::new(408, "body_timeout", "the body did not arrive in time"))
+                return Err(Rejection::new(
+                    408,
+                    "body_timeout",
+                    "the body did not arrive in time",
+                ))
             }
             Err(BodyError::Codec(e)) => {
                 return Err(Rejection::new(e.status(), e.reason(), e.to_string()))
@@ -172,5 +196,10 @@ async fn read_request(
             Err(BodyError::Read(_)) => return Ok(None),
         }
     }
-    Ok(Some(Request { head, body: body.into(), peer, tls }))
+    Ok(Some(Request {
+        head,
+        body: body.into(),
+        peer,
+        tls,
+    }))
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}: no certificate found in the PEM file")]
     NoCert(String),
     #[error("{0}: no private key found in the PEM file")]
@@ -22,7 +25,10 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     }
     let key_pem = read(key)?;
     let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|source| TlsSetupError::Read { path: key.display().to_string(), source })?
+        .map_err(|source| TlsSetupError::Read {
+            path: key.display().to_string(),
+            source,
+        })?
         .ok_or_else(|| TlsSetupError::NoKey(key.display().to_string()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -39,7 +45,10 @@ pub fn read_certs(
     let pem = read(path)?;
     rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsSetupError::Read { path: path.display().to_string(), source })
+        .map_err(|source| TlsSetupError::Read {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsSetupError> {

@@ -24,7 +24,10 @@ pub async fn send(
     let mut out = Vec::with_capacity(192 + body.len());
     respond::full(&mut out, status, content_type, extra, body, close);
     w.stats.response(status);
-    match down.write_all_timeout(out, w.snapshot.limits.body_timeout).await {
+    match down
+        .write_all_timeout(out, w.snapshot.limits.body_timeout)
+        .await
+    {
         Ok(_) if !close => Disposition::KeepAlive,
         _ => Disposition::Close,
     }
@@ -41,8 +44,11 @@ pub async fn http_error(
     WorkerStats::inc(&w.stats.rejections_total);
     tracing::debug!(status, reason, peer = %req.peer, path = req.head.path(), "{message}");
     let body = respond::http_error_body(status, reason, message);
-    let extra: &[(&str, &[u8])] =
-        if status == 405 { &[("Allow", b"GET, POST, DELETE, OPTIONS")] } else { &[] };
+    let extra: &[(&str, &[u8])] = if status == 405 {
+        &[("Allow", b"GET, POST, DELETE, OPTIONS")]
+    } else {
+        &[]
+    };
     send(w, down, status, "application/json", extra, &body).await
 }
 
@@ -75,7 +81,12 @@ pub async fn upstream_error(
     WorkerStats::inc(&w.stats.upstream_errors_total);
     tracing::warn!(upstream = %up.name, peer = %req.peer, reason = err.reason(), error = %err, "upstream failed");
     let message = format!("upstream `{}` {}", up.name, err.public_message());
-    let body =
-        jsonrpc_error_body(id, codes::UPSTREAM_ERROR, &message, err.reason(), Some(("upstream", &up.name)));
+    let body = jsonrpc_error_body(
+        id,
+        codes::UPSTREAM_ERROR,
+        &message,
+        err.reason(),
+        Some(("upstream", &up.name)),
+    );
     send(w, down, err.status(), "application/json", &[], &body).await
 }

@@ -47,7 +47,10 @@ async fn stream(
     let prefix = route.path.trim_end_matches('/');
     let rewrite = |data: &str| -> Option<String> {
         let target = same_origin_target(up, data.trim())?;
-        let sealed = w.snapshot.sealer.seal_bytes(PURPOSE_ENDPOINT, target.as_bytes());
+        let sealed = w
+            .snapshot
+            .sealer
+            .seal_bytes(PURPOSE_ENDPOINT, target.as_bytes());
         Some(format!("{prefix}/message?ep={sealed}"))
     };
     let opts = RelayOptions {
@@ -87,12 +90,25 @@ async fn post(
         )
         .await;
     };
-    if let Err(e) = w.inspector.borrow_mut().inspect(&req.body) {
-        let msg = if e.code() == codes::PARSE_ERROR { "Parse error" } else { "Invalid Request" };
+    let parsed = w.inspector.borrow_mut().inspect(&req.body).map(|_| ());
+    if let Err(e) = parsed {
+        let msg = if e.code() == codes::PARSE_ERROR {
+            "Parse error"
+        } else {
+            "Invalid Request"
+        };
         return answer::rpc_error(w, req, down, 400, None, e.code(), msg, e.reason(), None).await;
     }
     let mut buf = Vec::with_capacity(512 + req.body.len());
-    request::write_head(&mut buf, "POST", up, Some(&target), req, None, Some(req.body.len()));
+    request::write_head(
+        &mut buf,
+        "POST",
+        up,
+        Some(&target),
+        req,
+        None,
+        Some(req.body.len()),
+    );
     buf.extend_from_slice(&req.body);
     let ex = match exchange::send(w, up, buf, false).await {
         Ok(ex) => ex,
@@ -112,7 +128,8 @@ async fn post(
 fn same_origin_target(up: &Upstream, endpoint: &str) -> Option<String> {
     if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
         let url = crate::config::url::UpstreamUrl::parse(endpoint).ok()?;
-        let same = url.tls == up.url.tls && url.port == up.url.port
+        let same = url.tls == up.url.tls
+            && url.port == up.url.port
             && url.host.eq_ignore_ascii_case(&up.url.host);
         return same.then_some(url.path_and_query);
     }

@@ -7,7 +7,7 @@
 //!    (GET /sse + POST to the announced endpoint), which in turn:
 //!    a. parse the JSON-RPC body (400 with -32700 / -32600),
 //!    b. check the protocol-era headers (`MCP-Protocol-Version`; `Mcp-Method`/`Mcp-Name` against
-//!       the body: 400 with -32020),
+//!    the body: 400 with -32020),
 //!    c. open the gateway's sealed session id (404 when unknown, forged or expired),
 //!    d. forward the ORIGINAL body bytes upstream on this worker's pool,
 //!    e. relay the response: JSON whole, SSE event by event, re-sealing upstream session ids.

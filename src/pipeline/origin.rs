@@ -5,8 +5,12 @@ use crate::config::snapshot::OriginPattern;
 
 pub fn check(allowed: &[OriginPattern], origin: Option<&[u8]>) -> Result<(), &'static str> {
     let Some(raw) = origin else { return Ok(()) };
-    let Ok(text) = std::str::from_utf8(raw) else { return Err("origin_invalid") };
-    let Some((scheme, rest)) = text.split_once("://") else { return Err("origin_not_allowed") };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return Err("origin_invalid");
+    };
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err("origin_not_allowed");
+    };
     let (host, port) = split_host_port(rest, scheme);
     let ok = allowed.iter().any(|p| {
         p.scheme.eq_ignore_ascii_case(scheme)
@@ -28,7 +32,13 @@ fn split_host_port<'a>(rest: &'a str, scheme: &str) -> (&'a str, Option<u16>) {
     };
     if rest.starts_with('[') {
         return match rest.find(']') {
-            Some(i) => (&rest[..=i], rest[i + 1..].strip_prefix(':').and_then(|p| p.parse().ok()).or(default)),
+            Some(i) => (
+                &rest[..=i],
+                rest[i + 1..]
+                    .strip_prefix(':')
+                    .and_then(|p| p.parse().ok())
+                    .or(default),
+            ),
             None => (rest, default),
         };
     }

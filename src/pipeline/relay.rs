@@ -36,6 +36,9 @@ const DROPPED: &[&str] = &[
     "mcp-session-id",
 ];
 
+/// Maps the data of a legacy `endpoint` event to what the client should see.
+pub type EndpointRewrite<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 pub struct RelayOptions<'a> {
     pub route: &'a Route,
     /// The sealed id the client sent and the upstream id inside it, so an unchanged upstream
@@ -44,7 +47,7 @@ pub struct RelayOptions<'a> {
     /// The id of the request, when the client awaits a response on this exchange.
     pub request_id: Option<&'a JsonRpcId>,
     /// Rewrites the data of `endpoint` events (legacy HTTP+SSE transport).
-    pub endpoint_rewrite: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub endpoint_rewrite: Option<&'a EndpointRewrite<'a>>,
 }
 
 pub async fn relay(
@@ -76,8 +79,9 @@ pub async fn relay(
     };
     let mut body = Vec::new();
     let deadline = Instant::now() + up.response_timeout;
-    if let Err(e) =
-        state.read_to_end(&mut conn, deadline, &mut body, limits.max_response_bytes).await
+    if let Err(e) = state
+        .read_to_end(&mut conn, deadline, &mut body, limits.max_response_bytes)
+        .await
     {
         let err = upstream_body_error(e);
         return answer::upstream_error(w, req, down, up, opts.request_id, &err).await;
@@ -88,10 +92,8 @@ pub async fn relay(
     let close = w.draining();
     let mut out = Vec::with_capacity(256 + body.len());
     write_head(&mut out, &head, session.as_deref());
-    if head.framing() != ResponseFraming::None || head.status() >= 200 {
-        if !matches!(head.status(), 204 | 304) {
-            respond::content_length(&mut out, body.len());
-        }
+    if !matches!(head.status(), 204 | 304) {
+        respond::content_length(&mut out, body.len());
     }
     if close {
         out.extend_from_slice(b"Connection: close\r\n");
@@ -202,7 +204,10 @@ async fn relay_stream(
             out.extend_from_slice(LAST_CHUNK);
         }
         if !out.is_empty() {
-            match down.write_all_timeout(std::mem::take(&mut out), limits.body_timeout).await {
+            match down
+                .write_all_timeout(std::mem::take(&mut out), limits.body_timeout)
+                .await
+            {
                 Ok(buf) => out = buf,
                 // The client left: dropping the upstream connection tells the server to stop.
                 Err(_) => return Disposition::Close,
@@ -234,7 +239,9 @@ fn is_response(w: &Worker, data: &[u8]) -> bool {
     if data.is_empty() {
         return false;
     }
-    let Ok(mut inspector) = w.inspector.try_borrow_mut() else { return false };
+    let Ok(mut inspector) = w.inspector.try_borrow_mut() else {
+        return false;
+    };
     match inspector.inspect(data) {
         Ok(Envelope::Single(m)) => {
             matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse)
@@ -277,7 +284,9 @@ fn write_head(out: &mut Vec<u8>, head: &ResponseHead, session: Option<&str>) {
     for (name, value) in head.headers() {
         if DROPPED.iter().any(|d| name.eq_ignore_ascii_case(d))
             || (!connection.is_empty()
-                && connection.split(',').any(|t| t.trim().eq_ignore_ascii_case(name)))
+                && connection
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case(name)))
         {
             continue;
         }

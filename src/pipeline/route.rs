@@ -13,7 +13,11 @@ pub fn find<'r, 'h>(routes: &'r [Route], head: &'h RequestHead) -> Option<(&'r R
                 return None;
             }
         }
-        let rest = if r.path == "/" { path.strip_prefix('/')? } else { path.strip_prefix(&r.path)? };
+        let rest = if r.path == "/" {
+            path.strip_prefix('/')?
+        } else {
+            path.strip_prefix(&r.path)?
+        };
         if r.path == "/" {
             return Some((r, rest));
         }
@@ -35,11 +39,18 @@ mod tests {
 
     fn head(path: &str, host: &str) -> RequestHead {
         let raw = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
-        parse_request_head(raw.as_bytes(), &Limits::default()).unwrap().unwrap()
+        parse_request_head(raw.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap()
     }
 
     fn route(id: u32, path: &str, host: Option<&str>) -> Route {
-        Route { id, path: path.into(), host: host.map(Into::into), upstream: id as usize }
+        Route {
+            id,
+            path: path.into(),
+            host: host.map(Into::into),
+            upstream: id as usize,
+        }
     }
 
     #[test]
@@ -50,9 +61,15 @@ mod tests {
             route(2, "/mcp", None),
         ];
         let h = head("/mcp/github?x=1", "a.example:8080");
-        assert_eq!(find(&routes, &h).map(|(r, rest)| (r.id, rest)), Some((0, "")));
+        assert_eq!(
+            find(&routes, &h).map(|(r, rest)| (r.id, rest)),
+            Some((0, ""))
+        );
         let h = head("/mcp/github/sse", "b.example");
-        assert_eq!(find(&routes, &h).map(|(r, rest)| (r.id, rest)), Some((1, "/sse")));
+        assert_eq!(
+            find(&routes, &h).map(|(r, rest)| (r.id, rest)),
+            Some((1, "/sse"))
+        );
         let h = head("/mcp", "b.example");
         assert_eq!(find(&routes, &h).map(|(r, _)| r.id), Some(2));
         // A prefix must end at a path segment boundary.

@@ -7,7 +7,9 @@ use crate::runtime::worker::Worker;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A refused session id: the status is always 404 so the client starts a new session, as the
@@ -25,7 +27,10 @@ pub fn open(
 ) -> Result<Option<SessionToken>, SessionRefused> {
     let Some(raw) = header else { return Ok(None) };
     let Ok(text) = std::str::from_utf8(raw) else {
-        return Err(SessionRefused { reason: "session_unknown", message: "unknown session" });
+        return Err(SessionRefused {
+            reason: "session_unknown",
+            message: "unknown session",
+        });
     };
     match w.snapshot.sealer.open(text, now_unix()) {
         Ok(t) if t.route == route.id => Ok(Some(t)),
@@ -33,10 +38,14 @@ pub fn open(
             reason: "session_route_mismatch",
             message: "this session belongs to another MCP server",
         }),
-        Err(SessionError::Expired) => {
-            Err(SessionRefused { reason: "session_expired", message: "the session has expired" })
-        }
-        Err(_) => Err(SessionRefused { reason: "session_unknown", message: "unknown session" }),
+        Err(SessionError::Expired) => Err(SessionRefused {
+            reason: "session_expired",
+            message: "the session has expired",
+        }),
+        Err(_) => Err(SessionRefused {
+            reason: "session_unknown",
+            message: "unknown session",
+        }),
     }
 }
 

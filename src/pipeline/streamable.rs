@@ -33,8 +33,15 @@ pub async fn handle(
             answer::send(w, down, 204, "", allow, b"").await
         }
         _ => {
-            answer::http_error(w, req, down, 405, "method_not_allowed", "use POST, GET or DELETE")
-                .await
+            answer::http_error(
+                w,
+                req,
+                down,
+                405,
+                "method_not_allowed",
+                "use POST, GET or DELETE",
+            )
+            .await
         }
     }
 }
@@ -67,7 +74,11 @@ async fn post(
     let envelope = match envelope {
         Ok(e) => e,
         Err(e) => {
-            let msg = if e.code() == codes::PARSE_ERROR { "Parse error" } else { "Invalid Request" };
+            let msg = if e.code() == codes::PARSE_ERROR {
+                "Parse error"
+            } else {
+                "Invalid Request"
+            };
             return answer::rpc_error(w, req, down, 400, None, e.code(), msg, e.reason(), None)
                 .await;
         }
@@ -82,8 +93,8 @@ async fn post(
         let version_h = req.head.header("mcp-protocol-version");
         let method_h = req.head.header("mcp-method");
         let name_h = req.head.header("mcp-name");
-        let new_era = headers::era_of(req.head.header_str("mcp-protocol-version"))
-            == headers::Era::Stateless;
+        let new_era =
+            headers::era_of(req.head.header_str("mcp-protocol-version")) == headers::Era::Stateless;
         let mut checked = Ok(());
         if new_era || method_h.is_some() || name_h.is_some() {
             checked = headers::check_method_headers(method_h, name_h, msg);
@@ -112,7 +123,15 @@ async fn post(
     };
     let upstream_session = token.as_ref().and_then(|t| t.upstream_session.as_deref());
     let mut buf = Vec::with_capacity(512 + req.body.len());
-    request::write_head(&mut buf, "POST", up, None, req, upstream_session, Some(req.body.len()));
+    request::write_head(
+        &mut buf,
+        "POST",
+        up,
+        None,
+        req,
+        upstream_session,
+        Some(req.body.len()),
+    );
     buf.extend_from_slice(&req.body);
     let ex = match exchange::send(w, up, buf, false).await {
         Ok(ex) => ex,
@@ -199,7 +218,9 @@ async fn check_version(
     down: &mut Conn,
     id: Option<&JsonRpcId>,
 ) -> Result<(), Disposition> {
-    let Some(v) = req.head.header_str("mcp-protocol-version") else { return Ok(()) };
+    let Some(v) = req.head.header_str("mcp-protocol-version") else {
+        return Ok(());
+    };
     if headers::is_supported_version(v.trim()) {
         return Ok(());
     }

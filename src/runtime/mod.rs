@@ -17,11 +17,21 @@ use std::thread::JoinHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error("{addr} is already in use (is another mcpguard or server running?): {source}")]
-    PortInUse { addr: SocketAddr, source: std::io::Error },
+    PortInUse {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("worker {worker}: cannot start the {driver} driver: {source}")]
-    Driver { worker: usize, driver: &'static str, source: std::io::Error },
+    Driver {
+        worker: usize,
+        driver: &'static str,
+        source: std::io::Error,
+    },
     #[error("io_uring was requested but this kernel or its seccomp profile refuses it")]
     UringUnavailable,
     #[error("cannot spawn a worker thread: {0}")]
@@ -64,11 +74,16 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
     // monoio sets SO_REUSEPORT on every listener, so a stale instance would silently share the port
     // and steal half the connections: prove the port is free with a plain bind first.
     let addr = {
-        let probe = std::net::TcpListener::bind(snapshot.listen)
-            .map_err(|source| RuntimeError::PortInUse { addr: snapshot.listen, source })?;
-        probe
-            .local_addr()
-            .map_err(|source| RuntimeError::Bind { addr: snapshot.listen, source })?
+        let probe = std::net::TcpListener::bind(snapshot.listen).map_err(|source| {
+            RuntimeError::PortInUse {
+                addr: snapshot.listen,
+                source,
+            }
+        })?;
+        probe.local_addr().map_err(|source| RuntimeError::Bind {
+            addr: snapshot.listen,
+            source,
+        })?
     };
     let driver = resolve_driver(snapshot.driver)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -101,7 +116,12 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
             }
         }
     }
-    Ok(Running { addr, shutdown, stats, threads })
+    Ok(Running {
+        addr,
+        shutdown,
+        stats,
+        threads,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -91,7 +91,10 @@ impl LocalShutdown {
     }
 
     pub fn wait(&self) -> LocalWait<'_> {
-        LocalWait { local: self, slot: None }
+        LocalWait {
+            local: self,
+            slot: None,
+        }
     }
 }
 

@@ -56,7 +56,10 @@ impl ActiveGuard {
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         self.0.active.set(self.0.active.get().saturating_sub(1));
-        self.0.stats.connections_active.fetch_sub(1, Ordering::Relaxed);
+        self.0
+            .stats
+            .connections_active
+            .fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -106,6 +109,10 @@ pub async fn run(w: Rc<Worker>, listener: TcpListener, global: crate::runtime::S
         monoio::time::sleep(Duration::from_millis(20)).await;
     }
     if w.active.get() > 0 {
-        tracing::warn!(worker = w.id, open = w.active.get(), "drain timeout: closing connections");
+        tracing::warn!(
+            worker = w.id,
+            open = w.active.get(),
+            "drain timeout: closing connections"
+        );
     }
 }

@@ -15,7 +15,10 @@ use crate::upstream::error::UpstreamError;
 use std::time::Instant;
 
 /// Upstream heads may be larger than client ones (many Set-Cookie, long CSP), but stay bounded.
-const RESPONSE_HEAD_LIMITS: Limits = Limits { max_head_bytes: 64 * 1024, max_headers: 128 };
+const RESPONSE_HEAD_LIMITS: Limits = Limits {
+    max_head_bytes: 64 * 1024,
+    max_headers: 128,
+};
 
 pub struct Exchange {
     pub conn: Conn,
@@ -31,7 +34,11 @@ pub async fn send(
     let mut request = request;
     let mut retried = false;
     loop {
-        let pooled = if retried { None } else { w.pool.take(up, Instant::now()) };
+        let pooled = if retried {
+            None
+        } else {
+            w.pool.take(up, Instant::now())
+        };
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(c) => {

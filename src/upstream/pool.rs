@@ -17,7 +17,9 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(upstreams: usize) -> Self {
-        Self { idle: RefCell::new((0..upstreams).map(|_| Vec::new()).collect()) }
+        Self {
+            idle: RefCell::new((0..upstreams).map(|_| Vec::new()).collect()),
+        }
     }
 
     /// The most recently used connection that is still usable (LIFO keeps the hot ones warm and

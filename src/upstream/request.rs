@@ -47,7 +47,11 @@ pub fn write_head(
         None => {
             out.extend_from_slice(up.url.path_and_query.as_bytes());
             if let Some(q) = req.head.query() {
-                out.push(if up.url.path_and_query.contains('?') { b'&' } else { b'?' });
+                out.push(if up.url.path_and_query.contains('?') {
+                    b'&'
+                } else {
+                    b'?'
+                });
                 out.extend_from_slice(q.as_bytes());
             }
         }
@@ -81,7 +85,10 @@ pub fn write_head(
 /// True when `name` appears in a Connection header's token list (RFC 9110 §7.6.1: those headers
 /// are hop-by-hop too).
 fn listed_in(connection: &str, name: &str) -> bool {
-    !connection.is_empty() && connection.split(',').any(|t| t.trim().eq_ignore_ascii_case(name))
+    !connection.is_empty()
+        && connection
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

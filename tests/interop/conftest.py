@@ -116,9 +116,9 @@ def _start_gateway(name: str, upstream: Upstream, logs_dir: Path, extra: list[st
         # Fail, never skip: CI builds the binary before running this suite.
         pytest.fail(f"mcpguard binary not found at {binary} (set MCPGUARD_BIN or run `cargo build --bins`)")
     port = procs.free_port()
-    env = {"RUST_LOG": os.environ.get("RUST_LOG", "info"), "RUST_BACKTRACE": "1"}
+    env = {"RUST_LOG": os.environ.get("RUST_LOG", "info"), "RUST_BACKTRACE": "1", "NO_COLOR": "1"}
     argv = [str(binary), "run", "--listen", f"127.0.0.1:{port}", "--upstream", upstream.url, *extra]
-    proc = procs.ManagedProcess(name, argv, logs_dir / f"{name}.log", env=env, cwd=REPO_ROOT)
+    proc = procs.ManagedProcess(name, argv, logs_dir / f"mcpguard-{name}.log", env=env, cwd=REPO_ROOT)
     try:
         proc.wait_for_port(port)
     except Exception:
@@ -129,7 +129,7 @@ def _start_gateway(name: str, upstream: Upstream, logs_dir: Path, extra: list[st
 
 @pytest.fixture(scope="session")
 def gateway_http(upstream: Upstream, logs_dir: Path) -> Iterator[Endpoint]:
-    proc, port = _start_gateway("mcpguard-http", upstream, logs_dir, [])
+    proc, port = _start_gateway("gateway-http", upstream, logs_dir, [])
     try:
         async_f, sync_f = _plain_clients()
         yield Endpoint("gateway-http", f"http://127.0.0.1:{port}/mcp", async_f, sync_f)
@@ -141,7 +141,7 @@ def gateway_http(upstream: Upstream, logs_dir: Path) -> Iterator[Endpoint]:
 def gateway_tls(upstream: Upstream, logs_dir: Path, tls_files: tuple[Path, Path],
                 client_ssl_context: ssl.SSLContext) -> Iterator[Endpoint]:
     cert, key = tls_files
-    proc, port = _start_gateway("mcpguard-tls", upstream, logs_dir, ["--tls-cert", str(cert), "--tls-key", str(key)])
+    proc, port = _start_gateway("gateway-tls", upstream, logs_dir, ["--tls-cert", str(cert), "--tls-key", str(key)])
     try:
         ctx = client_ssl_context
         yield Endpoint(
@@ -200,11 +200,16 @@ def direct_results(direct: Endpoint) -> DirectResults:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]):
+    """On failure, show the logs of the processes the test talked to."""
     report = yield
     if report.failed:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        mode = params.get("endpoint") or params.get("gateway")
         for p in procs.RUNNING:
-            tail = 1_500 if p.name == "server-everything" else procs.LOG_TAIL_BYTES
-            report.sections.append((f"log of {p.describe()}", p.log_text(tail)))
+            if p.name == "server-everything":
+                report.sections.append((f"log tail of {p.describe()}", p.log_text(1_500)))
+            elif mode is None or p.name == mode:
+                report.sections.append((f"log of {p.describe()}", p.log_text()))
     return report
 
 

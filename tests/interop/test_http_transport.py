@@ -69,7 +69,7 @@ def test_delete_terminates_session(endpoint: Endpoint, direct_results) -> None:
     if endpoint.via_gateway:
         # Spec: a request with a terminated session id gets 404. (The pinned
         # upstream itself answers 400 here; the gateway must say 404.)
-        assert got["after"] == 404, got
+        assert got["after"] == 404, f"a request with a terminated session id must get 404: {got}"
 
 
 # ------------------------------------------------- notifications and errors
