@@ -50,6 +50,9 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Run only the demo MCP server on --listen (an upstream for tests and measurements).
+        #[arg(long)]
+        server_only: bool,
     },
 }
 
@@ -91,7 +94,7 @@ fn main() {
         Command::Run(args) => run(args),
         Command::Validate { config } => validate(&config),
         Command::Init { output, force } => init(&output, force),
-        Command::Demo { listen, workers } => demo(listen, workers),
+        Command::Demo { listen, workers, server_only } => demo(listen, workers, server_only),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -150,7 +153,20 @@ fn init(output: &std::path::Path, force: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn demo(listen: String, workers: Option<usize>) -> anyhow::Result<()> {
+fn demo(listen: String, workers: Option<usize>, server_only: bool) -> anyhow::Result<()> {
+    if server_only {
+        let addr = listen.parse().with_context(|| format!("`{listen}` is not an IP:port"))?;
+        let server = mcpguard::demo::DemoServer::start(addr)
+            .context("cannot start the demo MCP server")?;
+        println!("demo MCP server: {}", server.url());
+        let shutdown = Shutdown::default();
+        install_signals(shutdown.clone())?;
+        while !shutdown.is_triggered() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        server.shutdown();
+        return Ok(());
+    }
     let server = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into())
         .context("cannot start the demo MCP server")?;
     let overrides = Overrides {

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -124,7 +124,12 @@ impl Gateway {
             .stderr(Stdio::from(err));
         let child = cmd.spawn().expect("spawn mcpguard");
         let addr: SocketAddr = listen.parse().expect("addr");
-        let mut gw = Gateway { addr, child: Some(child), dir, log };
+        let mut gw = Gateway {
+            addr,
+            child: Some(child),
+            dir,
+            log,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = gw.try_wait() {
@@ -163,7 +168,9 @@ impl Gateway {
     }
 
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Waits (bounded) for the process to exit by itself.
@@ -302,7 +309,10 @@ impl Client<TcpStream> {
 
 impl<S: Read + Write> Client<S> {
     pub fn new(stream: S) -> Self {
-        Client { stream, buf: Vec::new() }
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -356,7 +366,10 @@ impl<S: Read + Write> Client<S> {
         let status_line = self.line();
         let mut parts = status_line.splitn(3, ' ');
         let version = parts.next().unwrap_or("");
-        assert!(version.starts_with("HTTP/1."), "bad status line {status_line:?}");
+        assert!(
+            version.starts_with("HTTP/1."),
+            "bad status line {status_line:?}"
+        );
         let status: u16 = parts
             .next()
             .and_then(|s| s.parse().ok())
@@ -367,7 +380,9 @@ impl<S: Read + Write> Client<S> {
             if l.is_empty() {
                 break;
             }
-            let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("bad header {l:?}"));
+            let (n, v) = l
+                .split_once(':')
+                .unwrap_or_else(|| panic!("bad header {l:?}"));
             headers.push((n.trim().to_string(), v.trim().to_string()));
         }
         (status, headers)
@@ -434,7 +449,11 @@ impl<S: Read + Write> Client<S> {
         let (status, headers) = self.read_head();
         let framing = Self::framing(status, &headers, false);
         let body = self.read_body(framing);
-        RawResponse { status, headers, body }
+        RawResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// True when the peer closed the connection (EOF or reset) and sent nothing more.
@@ -556,7 +575,9 @@ pub fn read_raw_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         .lines()
         .find_map(|l| {
             let (n, v) = l.split_once(':')?;
-            n.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+            n.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0usize);
     let mut body = buf[head_end..].to_vec();
@@ -572,7 +593,10 @@ pub fn read_raw_request(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
 /// Closes with RST instead of FIN (SO_LINGER 0).
 pub fn reset(s: TcpStream) {
     use std::os::fd::AsRawFd;
-    let l = libc::linger { l_onoff: 1, l_linger: 0 };
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: setsockopt on a valid fd with a correctly sized linger struct.
     unsafe {
         libc::setsockopt(
@@ -589,12 +613,10 @@ pub fn reset(s: TcpStream) {
 type Handler = dyn Fn(TcpStream, &AtomicBool) + Send + Sync;
 
 /// A std TCP server on 127.0.0.1 that runs `handler` on its own thread per connection.
-/// Requests seen are recorded (head + body) by handlers that use `record`.
 pub struct FakeUpstream {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
-    pub seen: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
 }
 
 impl FakeUpstream {
@@ -623,7 +645,11 @@ impl FakeUpstream {
                 let _ = c.join();
             }
         });
-        FakeUpstream { addr, stop, accept: Some(accept), seen: Arc::new(Mutex::new(Vec::new())) }
+        FakeUpstream {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -677,11 +703,14 @@ impl FakeUpstream {
     /// Answers a valid JSON-RPC result, but waits `delay` before the head and between body halves.
     pub fn slow(delay: Duration) -> Self {
         Self::start(move |mut s, _| {
-            let Some((_, body)) = read_request_polling(&mut s, None) else { return };
+            let Some((_, body)) = read_request_polling(&mut s, None) else {
+                return;
+            };
             let id = serde_json::from_slice::<Value>(&body)
                 .map(|v| v["id"].clone())
                 .unwrap_or(Value::Null);
-            let resp = serde_json::json!({"jsonrpc":"2.0","id":id,"result":{"slow":true}}).to_string();
+            let resp =
+                serde_json::json!({"jsonrpc":"2.0","id":id,"result":{"slow":true}}).to_string();
             std::thread::sleep(delay);
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -728,7 +757,9 @@ pub fn wait_until(bound: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 pub fn write_config(dir: &TempDir, toml: &str) -> String {
-    dir.write("mcpguard.toml", toml).to_string_lossy().into_owned()
+    dir.write("mcpguard.toml", toml)
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub fn path_str(p: &Path) -> String {

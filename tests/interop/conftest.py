@@ -29,7 +29,8 @@ EVERYTHING_PKG = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "server-e
 MODES = ("direct", "gateway-http", "gateway-tls")
 GATEWAY_MODES = ("gateway-http", "gateway-tls")
 
-HTTP_TIMEOUT = httpx.Timeout(30.0, read=60.0)
+# Every HTTP wait is bounded well below the 60 s per-test timeout (pytest.ini).
+HTTP_TIMEOUT = httpx.Timeout(20.0)
 
 
 # ------------------------------------------------------------------ helpers

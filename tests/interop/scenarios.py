@@ -18,7 +18,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 # Bounds: a stuck request fails the test well before pytest-timeout fires.
-REQUEST_TIMEOUT = timedelta(seconds=30)
+REQUEST_TIMEOUT = timedelta(seconds=20)
 SCENARIO_TIMEOUT_S = 45
 
 # Tool names of the pinned server-everything version (see node/package.json).

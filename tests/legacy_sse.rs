@@ -1,0 +1,185 @@
+//! Legacy HTTP+SSE upstreams (protocol 2024-11-05): the `endpoint` event is rewritten to a sealed
+//! gateway endpoint, POSTs go through it, responses arrive on the client's SSE stream.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The request lines and bodies of the POSTs the fake server received.
+type Posts = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+struct LegacyServer {
+    up: FakeUpstream,
+    posts: Posts,
+}
+
+fn chunk(s: &str) -> Vec<u8> {
+    format!("{:x}\r\n{s}\r\n", s.len()).into_bytes()
+}
+
+fn legacy_server() -> LegacyServer {
+    let sse: Arc<Mutex<Option<TcpStream>>> = Arc::new(Mutex::new(None));
+    let posts: Posts = Arc::new(Mutex::new(Vec::new()));
+    let (sse2, posts2) = (sse.clone(), posts.clone());
+    let up = FakeUpstream::start(move |mut s: TcpStream, stop: &AtomicBool| {
+        while let Some((head, body)) = read_request_polling(&mut s, None) {
+            let line = head.lines().next().unwrap_or("").to_string();
+            if line.starts_with("GET /sse ") {
+                let mut out = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                out.extend(chunk("event: endpoint\ndata: /messages?sessionId=abc\n\n"));
+                if s.write_all(&out).is_err() {
+                    return;
+                }
+                *sse2.lock().unwrap() = s.try_clone().ok();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                return;
+            } else if line.starts_with("POST /messages?sessionId=abc ") {
+                posts2.lock().unwrap().push((line.clone(), body.clone()));
+                if s.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                    .is_err()
+                {
+                    return;
+                }
+                let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if !msg["id"].is_null() {
+                    let resp = json!({"jsonrpc":"2.0","id":msg["id"],"result":{"legacy":true,"method":msg["method"]}});
+                    let ev = format!("event: message\ndata: {resp}\n\n");
+                    if let Some(stream) = sse2.lock().unwrap().as_mut() {
+                        let _ = stream.write_all(&chunk(&ev));
+                    }
+                }
+            } else {
+                let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            }
+        }
+    });
+    LegacyServer { up, posts }
+}
+
+fn gateway(up: &LegacyServer) -> (Gateway, TempDir) {
+    let dir = TempDir::new("legacy");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            r#"
+[[upstreams]]
+name = "old"
+url = "http://{}/sse"
+transport = "sse"
+
+[[routes]]
+path = "/legacy"
+upstream = "old"
+"#,
+            up.up.addr
+        ),
+    );
+    let gw = Gateway::start(&["--config", &cfg, "--drain-timeout", "1s"]);
+    (gw, dir)
+}
+
+/// Opens the client's SSE stream and returns it with the endpoint it announced.
+fn open_stream(gw: &Gateway) -> (Client<TcpStream>, String) {
+    let mut c = gw.connect();
+    c.send(b"GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n");
+    let (status, headers) = c.read_head();
+    assert_eq!(status, 200, "{headers:?}");
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let chunk = c
+            .read_chunk()
+            .expect("stream ended before the endpoint event");
+        seen.extend_from_slice(&chunk);
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if text.contains("\n\n") {
+            assert!(text.contains("event: endpoint"), "{text}");
+            let data = sse_data(&seen).into_iter().next().expect("endpoint data");
+            return (c, data);
+        }
+    }
+    panic!("no endpoint event: {:?}", String::from_utf8_lossy(&seen));
+}
+
+#[test]
+fn endpoint_is_rewritten_and_responses_arrive_on_the_stream() {
+    let up = legacy_server();
+    let (gw, _dir) = gateway(&up);
+    let (mut stream, endpoint) = open_stream(&gw);
+    assert!(endpoint.starts_with("/legacy/message?ep="), "{endpoint}");
+    assert!(!endpoint.contains("sessionId=abc"), "{endpoint}");
+    assert!(!endpoint.contains("/messages"), "{endpoint}");
+
+    let body = r#"{"jsonrpc":"2.0","id":55,"method":"tools/list"}"#;
+    let r = http(gw.addr, &post_bytes(&endpoint, body, &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+
+    let mut seen = Vec::new();
+    let mut found = None;
+    for _ in 0..10 {
+        let chunk = stream.read_chunk().expect("stream ended");
+        seen.extend_from_slice(&chunk);
+        found = sse_data(&seen)
+            .iter()
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .find(|v| v["id"] == 55);
+        if found.is_some() {
+            break;
+        }
+    }
+    let v = found.unwrap_or_else(|| panic!("no response: {:?}", String::from_utf8_lossy(&seen)));
+    assert_eq!(v["result"]["legacy"], true);
+    assert_eq!(v["result"]["method"], "tools/list");
+
+    let posts = up.posts.lock().unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(
+        posts[0].0.starts_with("POST /messages?sessionId=abc "),
+        "{posts:?}"
+    );
+    assert_eq!(posts[0].1, body.as_bytes());
+}
+
+#[test]
+fn tampered_or_missing_endpoint_is_404() {
+    let up = legacy_server();
+    let (gw, _dir) = gateway(&up);
+    let (_stream, endpoint) = open_stream(&gw);
+    let body = r#"{"jsonrpc":"2.0","id":56,"method":"tools/list"}"#;
+
+    let mut bytes = endpoint.clone().into_bytes();
+    let i = bytes.len() - 5;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).unwrap();
+    let r = http(gw.addr, &post_bytes(&tampered, body, &[]));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(
+        r.json()["error"]["data"]["reason"],
+        "endpoint_unknown",
+        "{}",
+        r.text()
+    );
+
+    let r = http(gw.addr, &post_bytes("/legacy/message", body, &[]));
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = http(
+        gw.addr,
+        &post_bytes("/legacy/message?ep=sessionId%3Dabc", body, &[]),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    assert!(
+        up.posts.lock().unwrap().is_empty(),
+        "a refused POST reached the upstream"
+    );
+    // The genuine endpoint still works.
+    let r = http(gw.addr, &post_bytes(&endpoint, body, &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+}
