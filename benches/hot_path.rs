@@ -15,7 +15,8 @@ Mcp-Session-Id: AZO1TBZRAqBSB8AeNU4zwzYPSF-64heLlS13agHACUmuIPns7BVLeE6LWnXmXAFi
 MCP-Protocol-Version: 2025-06-18\r\nContent-Length: 1024\r\n\r\n";
 
 fn tools_call_1k() -> Vec<u8> {
-    let text = "Summarise the quarterly report in three bullet points, keeping figures exact. ".repeat(11);
+    let text =
+        "Summarise the quarterly report in three bullet points, keeping figures exact. ".repeat(11);
     format!(
         r#"{{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{{"name":"summarise","arguments":{{"text":"{text}","style":"bullets","max_items":3}},"_meta":{{"progressToken":"tok-42"}}}}}}"#
     )
@@ -27,7 +28,12 @@ fn bench_codec(c: &mut Criterion) {
     let mut g = c.benchmark_group("h1");
     g.throughput(Throughput::Bytes(HEAD.len() as u64));
     g.bench_function("parse_request_head", |b| {
-        b.iter(|| parse_request_head(black_box(HEAD), &limits).ok().flatten().map(|h| h.head_len()))
+        b.iter(|| {
+            parse_request_head(black_box(HEAD), &limits)
+                .ok()
+                .flatten()
+                .map(|h| h.head_len())
+        })
     });
     let mut chunked = Vec::new();
     for _ in 0..16 {
@@ -68,10 +74,16 @@ fn bench_session(c: &mut Criterion) {
         issued_at: 1_800_000_000,
         expires_at: 1_800_086_400,
     };
-    let Ok(sealed) = sealer.seal(&token) else { panic!("seal failed") };
+    let Ok(sealed) = sealer.seal(&token) else {
+        panic!("seal failed")
+    };
     let mut g = c.benchmark_group("session");
-    g.bench_function("open", |b| b.iter(|| sealer.open(black_box(&sealed), 1_800_000_100).is_ok()));
-    g.bench_function("seal", |b| b.iter(|| sealer.seal(black_box(&token)).is_ok()));
+    g.bench_function("open", |b| {
+        b.iter(|| sealer.open(black_box(&sealed), 1_800_000_100).is_ok())
+    });
+    g.bench_function("seal", |b| {
+        b.iter(|| sealer.seal(black_box(&token)).is_ok())
+    });
     g.finish();
 }
 
@@ -98,5 +110,11 @@ fn bench_sse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_codec, bench_envelope, bench_session, bench_sse);
+criterion_group!(
+    benches,
+    bench_codec,
+    bench_envelope,
+    bench_session,
+    bench_sse
+);
 criterion_main!(benches);

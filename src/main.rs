@@ -94,7 +94,11 @@ fn main() {
         Command::Run(args) => run(args),
         Command::Validate { config } => validate(&config),
         Command::Init { output, force } => init(&output, force),
-        Command::Demo { listen, workers, server_only } => demo(listen, workers, server_only),
+        Command::Demo {
+            listen,
+            workers,
+            server_only,
+        } => demo(listen, workers, server_only),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -155,9 +159,11 @@ fn init(output: &std::path::Path, force: bool) -> anyhow::Result<()> {
 
 fn demo(listen: String, workers: Option<usize>, server_only: bool) -> anyhow::Result<()> {
     if server_only {
-        let addr = listen.parse().with_context(|| format!("`{listen}` is not an IP:port"))?;
-        let server = mcpguard::demo::DemoServer::start(addr)
-            .context("cannot start the demo MCP server")?;
+        let addr = listen
+            .parse()
+            .with_context(|| format!("`{listen}` is not an IP:port"))?;
+        let server =
+            mcpguard::demo::DemoServer::start(addr).context("cannot start the demo MCP server")?;
         println!("demo MCP server: {}", server.url());
         let shutdown = Shutdown::default();
         install_signals(shutdown.clone())?;

@@ -190,3 +190,61 @@ fn stale_pooled_connection_is_not_reused() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// A client that hangs up while a streamed answer is silent cancels the call upstream: the
+/// gateway notices (within its probe interval) and closes the upstream connection, which is how
+/// the 2026-07-28 transport signals cancellation.
+#[test]
+fn client_disconnect_during_silent_stream_closes_the_upstream() {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let upstream_saw_close = Arc::new(AtomicBool::new(false));
+    let seen = upstream_saw_close.clone();
+    let up = FakeUpstream::start(move |mut s, stop| {
+        if read_request_polling(&mut s, None).is_none() {
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let ev = "id: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"p\",\"progress\":1}}\n\n";
+        let _ = s.write_all(format!("{head}{:x}\r\n{ev}\r\n", ev.len()).as_bytes());
+        // Then silence: wait for the gateway to hang up (bounded by the test's safety limit).
+        let mut buf = [0u8; 64];
+        let start = std::time::Instant::now();
+        while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(20) {
+            match s.read(&mut buf) {
+                Ok(0) => {
+                    seen.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => {
+                    seen.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+    });
+    let dir = TempDir::new("uf");
+    let cfg = config_with_upstream(&dir, "slowtool", &up.url(), "");
+    let gw = Gateway::start(&["--config", &cfg]);
+    let mut c = gw.connect();
+    c.send(&post_bytes("/mcp", CALL, &[]));
+    let (status, _) = c.read_head();
+    assert_eq!(status, 200);
+    let first = c.read_chunk().expect("the first event arrives");
+    assert!(String::from_utf8_lossy(&first).contains("notifications/progress"));
+    assert!(
+        !upstream_saw_close.load(Ordering::SeqCst),
+        "upstream closed too early"
+    );
+    drop(c);
+    assert!(
+        wait_until(Duration::from_secs(15), || upstream_saw_close
+            .load(Ordering::SeqCst)),
+        "the upstream connection stayed open after the client left"
+    );
+}

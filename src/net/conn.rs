@@ -204,6 +204,20 @@ impl Conn {
         false
     }
 
+    /// True when the peer has hung up or the socket has failed, even with unread bytes pending
+    /// (a TLS close_notify, a pipelined request). One `poll(POLLRDHUP)` with no wait; used while a
+    /// relayed stream is silent, so a client's disconnect reaches the upstream as cancellation.
+    pub fn peer_gone(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on the stack for a socket owned by `self.stream`; zero timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    }
+
     pub fn is_tls(&self) -> bool {
         !matches!(self.stream, Stream::Plain(_))
     }

@@ -39,6 +39,9 @@ const DROPPED: &[&str] = &[
 /// Maps the data of a legacy `endpoint` event to what the client should see.
 pub type EndpointRewrite<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
+/// How often a silent stream checks that its client is still connected.
+const CLIENT_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct RelayOptions<'a> {
     pub route: &'a Route,
     /// The sealed id the client sent and the upstream id inside it, so an unchanged upstream
@@ -149,11 +152,17 @@ async fn relay_stream(
         raw.clear();
         out.clear();
         let deadline = Instant::now() + up.idle_stream_timeout;
-        if let Err(e) = state.read_some(&mut conn, deadline, &mut raw).await {
-            failure = Some(match e {
-                BodyError::Read(ReadError::Timeout) => UpstreamError::StreamIdle,
-                e => upstream_body_error(e),
-            });
+        let read = read_or_client_gone(&mut state, &mut conn, deadline, &mut raw, down).await;
+        match read {
+            Ok(true) => {}
+            // The client left: dropping the upstream connection cancels the call upstream.
+            Ok(false) => return Disposition::Close,
+            Err(e) => {
+                failure = Some(match e {
+                    BodyError::Read(ReadError::Timeout) => UpstreamError::StreamIdle,
+                    e => upstream_body_error(e),
+                })
+            }
         }
         if !raw.is_empty() && parser.push(&raw).is_err() {
             failure = Some(UpstreamError::TooLarge(limits.max_sse_event_bytes));
@@ -224,6 +233,30 @@ async fn relay_stream(
         Disposition::Close
     } else {
         Disposition::KeepAlive
+    }
+}
+
+/// Waits for the next stream bytes while checking, once per second of silence, that the client is
+/// still there. The upstream read is never abandoned midway (an io_uring read cancelled after it
+/// completed would lose stream bytes), only raced against a timer. `Ok(false)`: the client left.
+async fn read_or_client_gone(
+    state: &mut BodyState,
+    conn: &mut Conn,
+    deadline: Instant,
+    raw: &mut Vec<u8>,
+    down: &Conn,
+) -> Result<bool, BodyError> {
+    let read = state.read_some(conn, deadline, raw);
+    let mut read = std::pin::pin!(read);
+    loop {
+        monoio::select! {
+            r = &mut read => return r.map(|()| true),
+            _ = monoio::time::sleep(CLIENT_PROBE_INTERVAL) => {
+                if down.peer_gone() {
+                    return Ok(false);
+                }
+            }
+        }
     }
 }
 
