@@ -32,8 +32,18 @@ pub fn open(
             message: "unknown session",
         });
     };
-    match w.snapshot.sealer.open(text, now_unix()) {
-        Ok(t) if t.route == route.id => Ok(Some(t)),
+    let now = now_unix();
+    match w.snapshot.sealer.open(text, now) {
+        Ok(t) if t.route == route.id => {
+            let upstream = t.upstream_session.as_deref().unwrap_or("");
+            if w.revocations.is_revoked(route.id, upstream, now) {
+                return Err(SessionRefused {
+                    reason: "session_terminated",
+                    message: "the session was terminated",
+                });
+            }
+            Ok(Some(t))
+        }
         Ok(_) => Err(SessionRefused {
             reason: "session_route_mismatch",
             message: "this session belongs to another MCP server",

@@ -169,6 +169,14 @@ async fn get_or_delete(
         Ok(ex) => ex,
         Err(e) => return answer::upstream_error(w, req, down, up, None, &e).await,
     };
+    // A session the upstream agreed to end is refused from now on by every worker, whatever the
+    // upstream would answer for it later.
+    if method == "DELETE" && (200..300).contains(&ex.head.status()) {
+        if let Some(t) = &token {
+            let upstream = t.upstream_session.as_deref().unwrap_or("");
+            w.revocations.revoke(route.id, upstream, t.expires_at);
+        }
+    }
     let opts = RelayOptions {
         route,
         client_session: client_session(req, token.as_ref()),

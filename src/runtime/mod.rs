@@ -1,6 +1,7 @@
 //! Worker threads: one pinned monoio reactor per core, each with its own SO_REUSEPORT listener,
 //! io_uring where the kernel allows it and epoll otherwise; start-up checks and graceful shutdown.
 
+pub mod revocation;
 pub mod shutdown;
 pub mod worker;
 
@@ -88,6 +89,7 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
     let driver = resolve_driver(snapshot.driver)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (ready_tx, ready_rx) = mpsc::channel::<Result<usize, RuntimeError>>();
+    let revocations = revocation::RevocationBus::new(snapshot.workers);
     let mut threads = Vec::with_capacity(snapshot.workers);
     let mut stats = Vec::with_capacity(snapshot.workers);
     for id in 0..snapshot.workers {
@@ -95,10 +97,11 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         let tx = ready_tx.clone();
         let sd = shutdown.clone();
         let st = Arc::new(WorkerStats::default());
+        let bus = revocations.clone();
         stats.push(st.clone());
         let handle = std::thread::Builder::new()
             .name(format!("mcpguard-w{id}"))
-            .spawn(move || worker_thread(id, id % cores, driver, addr, snap, st, sd, tx))
+            .spawn(move || worker_thread(id, id % cores, driver, addr, snap, st, bus, sd, tx))
             .map_err(RuntimeError::Spawn)?;
         threads.push(handle);
     }
@@ -132,6 +135,7 @@ fn worker_thread(
     addr: SocketAddr,
     snap: Arc<Snapshot>,
     stats: Arc<WorkerStats>,
+    revocations: Arc<revocation::RevocationBus>,
     shutdown: Shutdown,
     ready: mpsc::Sender<Result<usize, RuntimeError>>,
 ) {
@@ -150,7 +154,7 @@ fn worker_thread(
         };
         tracing::info!(worker = id, core, driver, %addr, "worker listening");
         let _ = ready.send(Ok(id));
-        let w = worker::Worker::new(id, snap, stats);
+        let w = worker::Worker::new(id, snap, stats, revocations);
         worker::run(w, listener, shutdown).await;
     };
     let built = if driver == "io_uring" {

@@ -4,6 +4,7 @@
 use crate::config::Snapshot;
 use crate::control::stats::WorkerStats;
 use crate::mcp::envelope::Inspector;
+use crate::runtime::revocation::{RevocationBus, Revocations};
 use crate::runtime::shutdown::LocalShutdown;
 use crate::upstream::pool::Pool;
 use monoio::net::TcpListener;
@@ -20,12 +21,19 @@ pub struct Worker {
     pub inspector: RefCell<Inspector>,
     pub stats: Arc<WorkerStats>,
     pub shutdown: Rc<LocalShutdown>,
+    pub revocations: Revocations,
     active: Cell<usize>,
 }
 
 impl Worker {
-    pub fn new(id: usize, snapshot: Arc<Snapshot>, stats: Arc<WorkerStats>) -> Rc<Self> {
+    pub fn new(
+        id: usize,
+        snapshot: Arc<Snapshot>,
+        stats: Arc<WorkerStats>,
+        bus: Arc<RevocationBus>,
+    ) -> Rc<Self> {
         Rc::new(Self {
+            revocations: Revocations::new(bus, id),
             id,
             pool: Pool::new(snapshot.upstreams.len()),
             snapshot,
@@ -79,6 +87,7 @@ pub async fn run(w: Rc<Worker>, listener: TcpListener, global: crate::runtime::S
             while !w2.draining() {
                 monoio::time::sleep(Duration::from_secs(1)).await;
                 w2.pool.sweep(&w2.snapshot.upstreams, Instant::now());
+                w2.revocations.sweep(crate::pipeline::session::now_unix());
             }
         });
     }
