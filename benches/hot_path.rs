@@ -2,6 +2,9 @@
 //! parser, JSON-RPC envelope inspection (simd-json tape over a scratch copy), session open/seal,
 //! and SSE event parsing. End-to-end figures come from `perf/`, not from here.
 
+// Test code may unwrap and send signals; the crate's lints are for the gateway itself.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use mcpguard::mcp::envelope::Inspector;
 use mcpguard::mcp::session::{SessionSealer, SessionToken};

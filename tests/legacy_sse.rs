@@ -1,6 +1,9 @@
 //! Legacy HTTP+SSE upstreams (protocol 2024-11-05): the `endpoint` event is rewritten to a sealed
 //! gateway endpoint, POSTs go through it, responses arrive on the client's SSE stream.
 
+// Test code may unwrap and send signals; the crate's lints are for the gateway itself.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -5,7 +5,8 @@
 #     whatever is already installed from the same pins:
 #       - tests/interop/node/node_modules  (npm ci from the committed package-lock.json)
 #       - tests/interop/.venv              (pip install -r tests/interop/requirements.txt)
-#  2. cargo build --bins, cargo test --all-targets
+#  2. cargo build --bins, cargo test --all-targets, then the integration tests once more with
+#     the workers on the epoll driver (MCPGUARD_TEST_DRIVER=legacy)
 #  3. the interop suite: real server-everything <-> real mcpguard <-> MCP Python SDK
 #     (MCPGUARD_BIN selects the binary; default target/debug/mcpguard)
 set -euo pipefail
@@ -66,8 +67,11 @@ echo "setup took $((SECONDS - SETUP_START))s"
 section "cargo build --bins"
 cargo build --bins
 
-section "cargo test --all-targets"
+section "cargo test --all-targets (workers on the default driver: io_uring where allowed)"
 cargo test --all-targets
+
+section "integration tests again, workers on the epoll driver"
+MCPGUARD_TEST_DRIVER=legacy cargo test --tests
 
 section "interop tests (pytest $INTEROP)"
 export MCPGUARD_BIN="${MCPGUARD_BIN:-$ROOT/${CARGO_TARGET_DIR:-target}/debug/mcpguard}"

@@ -1,5 +1,8 @@
 //! Streamable HTTP through the gateway, with the built-in demo MCP server as the upstream.
 
+// Test code may unwrap and send signals; the crate's lints are for the gateway itself.
+#![allow(unsafe_code, clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

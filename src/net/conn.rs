@@ -182,6 +182,7 @@ impl Conn {
 
     /// True when a pooled idle connection is still usable: the peer has not closed it and has sent
     /// nothing unsolicited. One non-blocking `recv(MSG_PEEK)`, taken only when reusing.
+    #[allow(unsafe_code)]
     pub fn idle_is_reusable(&self) -> bool {
         if !self.buffered().is_empty() {
             return false;
@@ -207,6 +208,7 @@ impl Conn {
     /// True when the peer has hung up or the socket has failed, even with unread bytes pending
     /// (a TLS close_notify, a pipelined request). One `poll(POLLRDHUP)` with no wait; used while a
     /// relayed stream is silent, so a client's disconnect reaches the upstream as cancellation.
+    #[allow(unsafe_code)]
     pub fn peer_gone(&self) -> bool {
         let mut pfd = libc::pollfd {
             fd: self.fd,

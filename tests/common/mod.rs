@@ -117,6 +117,12 @@ impl Gateway {
         if !args.contains(&"--workers") {
             cmd.args(["--workers", "1"]);
         }
+        // tests/run.sh runs the whole suite once per io driver.
+        if let Ok(driver) = std::env::var("MCPGUARD_TEST_DRIVER") {
+            if !args.contains(&"--driver") {
+                cmd.args(["--driver", &driver]);
+            }
+        }
         cmd.args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
