@@ -3,7 +3,7 @@
 
 use crate::config::Upstream;
 use crate::control::stats::WorkerStats;
-use crate::mcp::envelope::JsonRpcId;
+use crate::mcp::envelope::{EnvelopeError, JsonRpcId};
 use crate::mcp::errors::{codes, jsonrpc_error_body};
 use crate::net::conn::Conn;
 use crate::net::respond;
@@ -89,4 +89,41 @@ pub async fn upstream_error(
         Some(("upstream", &up.name)),
     );
     send(w, down, err.status(), "application/json", &[], &body).await
+}
+
+/// A body that is not JSON (-32700) or not JSON-RPC 2.0 (-32600): 400, no id to echo.
+pub async fn envelope_error(
+    w: &Worker,
+    req: &Request,
+    down: &mut Conn,
+    e: &EnvelopeError,
+) -> Disposition {
+    rpc_error(
+        w,
+        req,
+        down,
+        400,
+        None,
+        e.code(),
+        e.message(),
+        e.reason(),
+        None,
+    )
+    .await
+}
+
+/// Sends `request` upstream; on failure the client has been answered and the disposition is the
+/// error side.
+pub async fn exchange_or_error(
+    w: &Worker,
+    req: &Request,
+    down: &mut Conn,
+    up: &Upstream,
+    request: Vec<u8>,
+    id: Option<&JsonRpcId>,
+) -> Result<crate::upstream::exchange::Exchange, Disposition> {
+    match crate::upstream::exchange::send(w, up, request, false).await {
+        Ok(ex) => Ok(ex),
+        Err(e) => Err(upstream_error(w, req, down, up, id, &e).await),
+    }
 }

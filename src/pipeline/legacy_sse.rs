@@ -8,7 +8,7 @@ use crate::net::conn::Conn;
 use crate::pipeline::relay::{relay, RelayOptions};
 use crate::pipeline::{answer, Disposition, Request};
 use crate::runtime::worker::Worker;
-use crate::upstream::{exchange, request};
+use crate::upstream::request;
 
 /// AEAD purpose byte for sealed endpoints (a session id can never be replayed as one).
 const PURPOSE_ENDPOINT: u8 = 2;
@@ -40,9 +40,9 @@ async fn stream(
 ) -> Disposition {
     let mut buf = Vec::with_capacity(512);
     request::write_head(&mut buf, "GET", up, None, req, None, None);
-    let ex = match exchange::send(w, up, buf, false).await {
+    let ex = match answer::exchange_or_error(w, req, down, up, buf, None).await {
         Ok(ex) => ex,
-        Err(e) => return answer::upstream_error(w, req, down, up, None, &e).await,
+        Err(d) => return d,
     };
     let prefix = route.path.trim_end_matches('/');
     let rewrite = |data: &str| -> Option<String> {
@@ -92,12 +92,7 @@ async fn post(
     };
     let parsed = w.inspector.borrow_mut().inspect(&req.body).map(|_| ());
     if let Err(e) = parsed {
-        let msg = if e.code() == codes::PARSE_ERROR {
-            "Parse error"
-        } else {
-            "Invalid Request"
-        };
-        return answer::rpc_error(w, req, down, 400, None, e.code(), msg, e.reason(), None).await;
+        return answer::envelope_error(w, req, down, &e).await;
     }
     let mut buf = Vec::with_capacity(512 + req.body.len());
     request::write_head(
@@ -110,9 +105,9 @@ async fn post(
         Some(req.body.len()),
     );
     buf.extend_from_slice(&req.body);
-    let ex = match exchange::send(w, up, buf, false).await {
+    let ex = match answer::exchange_or_error(w, req, down, up, buf, None).await {
         Ok(ex) => ex,
-        Err(e) => return answer::upstream_error(w, req, down, up, None, &e).await,
+        Err(d) => return d,
     };
     let opts = RelayOptions {
         route,

@@ -11,7 +11,7 @@ use crate::net::conn::Conn;
 use crate::pipeline::relay::{relay, RelayOptions};
 use crate::pipeline::{answer, session, Disposition, Request};
 use crate::runtime::worker::Worker;
-use crate::upstream::{exchange, request};
+use crate::upstream::request;
 
 pub async fn handle(
     w: &Worker,
@@ -73,15 +73,7 @@ async fn post(
     };
     let envelope = match envelope {
         Ok(e) => e,
-        Err(e) => {
-            let msg = if e.code() == codes::PARSE_ERROR {
-                "Parse error"
-            } else {
-                "Invalid Request"
-            };
-            return answer::rpc_error(w, req, down, 400, None, e.code(), msg, e.reason(), None)
-                .await;
-        }
+        Err(e) => return answer::envelope_error(w, req, down, &e).await,
     };
     let id = request_id(&envelope);
     if let Err(d) = check_version(w, req, down, id).await {
@@ -133,9 +125,9 @@ async fn post(
         Some(req.body.len()),
     );
     buf.extend_from_slice(&req.body);
-    let ex = match exchange::send(w, up, buf, false).await {
+    let ex = match answer::exchange_or_error(w, req, down, up, buf, id).await {
         Ok(ex) => ex,
-        Err(e) => return answer::upstream_error(w, req, down, up, id, &e).await,
+        Err(d) => return d,
     };
     let client_session = client_session(req, token.as_ref());
     let opts = RelayOptions {
@@ -165,9 +157,9 @@ async fn get_or_delete(
     let method = req.head.method();
     let mut buf = Vec::with_capacity(512);
     request::write_head(&mut buf, method, up, None, req, upstream_session, None);
-    let ex = match exchange::send(w, up, buf, false).await {
+    let ex = match answer::exchange_or_error(w, req, down, up, buf, None).await {
         Ok(ex) => ex,
-        Err(e) => return answer::upstream_error(w, req, down, up, None, &e).await,
+        Err(d) => return d,
     };
     // A session the upstream agreed to end is refused from now on by every worker, whatever the
     // upstream would answer for it later.
