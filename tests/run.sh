@@ -64,11 +64,11 @@ fi
 "$VENV/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("mcp", "pytest", "pytest-timeout", "trustme", "httpx")))'
 echo "setup took $((SECONDS - SETUP_START))s"
 
-section "cargo build --bins"
-cargo build --bins
+section "cargo build --workspace --bins"
+cargo build --workspace --bins
 
 section "cargo test --all-targets (workers on the default driver: io_uring where allowed)"
-cargo test --all-targets
+cargo test --workspace --all-targets
 
 section "integration tests again, workers on the epoll driver"
 MCPGUARD_TEST_DRIVER=legacy cargo test --tests

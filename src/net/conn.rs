@@ -35,10 +35,12 @@ impl Stream {
     async fn read_into(&mut self, buf: Vec<u8>) -> (io::Result<usize>, Vec<u8>) {
         let len = buf.len();
         let slice = buf.slice_mut(len..);
+        // The TLS read futures are much larger than a plain socket read; boxed, they no longer
+        // size the pending read of every idle plain-TCP connection.
         let (res, slice) = match self {
             Stream::Plain(s) => s.read(slice).await,
-            Stream::ServerTls(s) => s.read(slice).await,
-            Stream::ClientTls(s) => s.read(slice).await,
+            Stream::ServerTls(s) => Box::pin(s.read(slice)).await,
+            Stream::ClientTls(s) => Box::pin(s.read(slice)).await,
         };
         (res, slice.into_inner())
     }
@@ -63,6 +65,9 @@ impl Stream {
     }
 }
 
+/// The read buffer of a connection waiting for its next message.
+const IDLE_READ: usize = 2 * 1024;
+
 /// A stream plus the bytes read from it but not consumed yet.
 pub struct Conn {
     pub stream: Stream,
@@ -79,7 +84,7 @@ impl Conn {
         Self {
             stream,
             fd: tcp.as_raw_fd(),
-            buf: Vec::with_capacity(8 * 1024),
+            buf: Vec::new(),
             pos: 0,
         }
     }
@@ -89,8 +94,18 @@ impl Conn {
         Self {
             stream: Stream::Plain(tcp),
             fd,
-            buf: Vec::with_capacity(8 * 1024),
+            buf: Vec::new(),
             pos: 0,
+        }
+    }
+
+    /// Drops a large read buffer once everything in it is consumed, so that a connection idling
+    /// between requests holds only the small buffer of its next read (10,000 idle keep-alive
+    /// connections must not cost 16 KiB each).
+    pub fn release_idle_buffer(&mut self) {
+        if self.pos >= self.buf.len() && self.buf.capacity() > IDLE_READ {
+            self.buf = Vec::new();
+            self.pos = 0;
         }
     }
 
@@ -122,8 +137,14 @@ impl Conn {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(16 * 1024);
+        let spare = self.buf.capacity() - self.buf.len();
+        if self.buf.capacity() == 0 {
+            // The first read of a message: most MCP request heads and small bodies fit here.
+            self.buf.reserve_exact(IDLE_READ);
+        } else if spare < 1024 {
+            // Then grow geometrically, so a large body costs few reads.
+            self.buf
+                .reserve(self.buf.capacity().clamp(8 * 1024, 256 * 1024));
         }
         let wait = deadline.saturating_duration_since(Instant::now());
         if wait.is_zero() {
@@ -218,6 +239,14 @@ impl Conn {
         // SAFETY: one valid pollfd on the stack for a socket owned by `self.stream`; zero timeout.
         let n = unsafe { libc::poll(&mut pfd, 1, 0) };
         n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+    }
+
+    /// The socket of a plain-TCP connection (None under TLS, whose wrapper hides it).
+    pub fn plain_tcp(&self) -> Option<&TcpStream> {
+        match &self.stream {
+            Stream::Plain(tcp) => Some(tcp),
+            _ => None,
+        }
     }
 
     pub fn is_tls(&self) -> bool {
