@@ -284,3 +284,19 @@ fn chunked_request_body_is_forwarded() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["id"], 8);
 }
+
+/// A keep-alive connection that stays silent after its answer is closed by the gateway once
+/// `idle_timeout` passes (the per-worker idle clock, to the second); a busy one is not.
+#[test]
+fn idle_keep_alive_connection_is_closed_after_idle_timeout() {
+    let up = demo();
+    let dir = TempDir::new("codec");
+    let cfg = write_config(&dir, "[server.limits]\nidle_timeout = \"1s\"\n");
+    let gw = Gateway::start(&["--config", &cfg, "--upstream", &up.url()]);
+    let mut c = gw.connect();
+    c.send(&post_bytes("/mcp", INIT, &[]));
+    let r = c.read_response();
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The client's read timeout (10 s) is only a safety bound: EOF must come well before it.
+    assert!(c.is_closed(), "the idle connection was not closed");
+}

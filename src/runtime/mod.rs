@@ -1,6 +1,8 @@
 //! Worker threads: one pinned monoio reactor per core, each with its own SO_REUSEPORT listener,
 //! io_uring where the kernel allows it and epoll otherwise; start-up checks and graceful shutdown.
 
+pub mod idle;
+pub mod notify;
 pub mod revocation;
 pub mod shutdown;
 pub mod worker;

@@ -1,7 +1,8 @@
 //! Shutdown signalling: one process-wide trigger (set by the signal thread) fanned out to a
 //! per-worker notifier, so connection tasks wait on a thread-local object and never touch a lock.
 
-use std::cell::{Cell, RefCell};
+use crate::runtime::notify::WakerSlots;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -68,8 +69,7 @@ impl Future for GlobalWait<'_> {
 #[derive(Default)]
 pub struct LocalShutdown {
     triggered: Cell<bool>,
-    waiters: RefCell<Vec<Option<Waker>>>,
-    free: RefCell<Vec<usize>>,
+    slots: WakerSlots,
 }
 
 impl LocalShutdown {
@@ -83,11 +83,7 @@ impl LocalShutdown {
 
     pub fn trigger(&self) {
         self.triggered.set(true);
-        for w in self.waiters.borrow_mut().iter_mut() {
-            if let Some(w) = w.take() {
-                w.wake();
-            }
-        }
+        self.slots.wake_all();
     }
 
     pub fn wait(&self) -> LocalWait<'_> {
@@ -109,36 +105,14 @@ impl Future for LocalWait<'_> {
         if self.local.is_triggered() {
             return Poll::Ready(());
         }
-        let waker = Some(cx.waker().clone());
-        match self.slot {
-            Some(i) => self.local.waiters.borrow_mut()[i] = waker,
-            None => {
-                let mut waiters = self.local.waiters.borrow_mut();
-                let i = match self.local.free.borrow_mut().pop() {
-                    Some(i) => {
-                        waiters[i] = waker;
-                        i
-                    }
-                    None => {
-                        waiters.push(waker);
-                        waiters.len() - 1
-                    }
-                };
-                drop(waiters);
-                self.slot = Some(i);
-            }
-        }
+        let this = &mut *self;
+        this.local.slots.park(&mut this.slot, cx.waker());
         Poll::Pending
     }
 }
 
 impl Drop for LocalWait<'_> {
     fn drop(&mut self) {
-        if let Some(i) = self.slot {
-            if let Some(w) = self.local.waiters.borrow_mut().get_mut(i) {
-                *w = None;
-            }
-            self.local.free.borrow_mut().push(i);
-        }
+        self.local.slots.release(self.slot.take());
     }
 }

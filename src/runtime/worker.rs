@@ -4,6 +4,7 @@
 use crate::config::Snapshot;
 use crate::control::stats::WorkerStats;
 use crate::mcp::envelope::Inspector;
+use crate::runtime::idle::IdleClock;
 use crate::runtime::revocation::{RevocationBus, Revocations};
 use crate::runtime::shutdown::LocalShutdown;
 use crate::upstream::pool::Pool;
@@ -22,6 +23,7 @@ pub struct Worker {
     pub stats: Arc<WorkerStats>,
     pub shutdown: Rc<LocalShutdown>,
     pub revocations: Revocations,
+    pub idle: IdleClock,
     active: Cell<usize>,
 }
 
@@ -34,6 +36,7 @@ impl Worker {
     ) -> Rc<Self> {
         Rc::new(Self {
             revocations: Revocations::new(bus, id),
+            idle: IdleClock::default(),
             id,
             pool: Pool::new(snapshot.upstreams.len()),
             snapshot,
@@ -86,6 +89,7 @@ pub async fn run(w: Rc<Worker>, listener: TcpListener, global: crate::runtime::S
         monoio::spawn(async move {
             while !w2.draining() {
                 monoio::time::sleep(Duration::from_secs(1)).await;
+                w2.idle.tick();
                 w2.pool.sweep(&w2.snapshot.upstreams, Instant::now());
                 w2.revocations.sweep(crate::pipeline::session::now_unix());
             }
