@@ -159,7 +159,24 @@ fn worker_thread(
         let w = worker::Worker::new(id, snap, stats, revocations);
         worker::run(w, listener, shutdown).await;
     };
-    let built = if driver == "io_uring" {
+    if let Err(source) = block_on_driver(driver == "io_uring", body) {
+        tracing::error!(worker = id, driver, error = %source, "cannot start the driver");
+    }
+}
+
+/// The driver name the workers log and the metrics report.
+pub fn driver_name(choice: DriverChoice) -> &'static str {
+    resolve_driver(choice).unwrap_or("none")
+}
+
+/// Runs `body` to completion on a new monoio runtime of this thread, with timers: io_uring when
+/// `uring`, epoll otherwise. Shared by the gateway's workers and the loadtest tools.
+pub fn block_on_driver<F, Fut>(uring: bool, body: F) -> std::io::Result<Fut::Output>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future,
+{
+    if uring {
         monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
             .with_entries(1024)
             .enable_timer()
@@ -170,13 +187,5 @@ fn worker_thread(
             .enable_timer()
             .build()
             .map(|mut rt| rt.block_on(body()))
-    };
-    if let Err(source) = built {
-        tracing::error!(worker = id, driver, error = %source, "cannot start the driver");
     }
-}
-
-/// The driver name the workers log and the metrics report.
-pub fn driver_name(choice: DriverChoice) -> &'static str {
-    resolve_driver(choice).unwrap_or("none")
 }

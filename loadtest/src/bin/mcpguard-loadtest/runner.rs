@@ -95,18 +95,7 @@ pub fn start(spec: RunSpec) -> anyhow::Result<Running> {
                 };
                 let ready_err = ready.clone();
                 let run = move || async move { body.run(ready, start_rx).await };
-                let built = if driver == "io_uring" {
-                    monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
-                        .with_entries(1024)
-                        .enable_timer()
-                        .build()
-                        .map(|mut rt| rt.block_on(run()))
-                } else {
-                    monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-                        .enable_timer()
-                        .build()
-                        .map(|mut rt| rt.block_on(run()))
-                };
+                let built = mcpguard::runtime::block_on_driver(driver == "io_uring", run);
                 built.unwrap_or_else(|e| {
                     let _ = ready_err.send(Err(format!("cannot start the {driver} runtime: {e}")));
                     Stats::default()

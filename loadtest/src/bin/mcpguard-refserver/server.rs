@@ -61,19 +61,7 @@ pub fn spawn_worker(
                 });
                 accept_loop(w, listener).await;
             };
-            let built = if uring {
-                monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
-                    .with_entries(1024)
-                    .enable_timer()
-                    .build()
-                    .map(|mut rt| rt.block_on(body()))
-            } else {
-                monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-                    .enable_timer()
-                    .build()
-                    .map(|mut rt| rt.block_on(body()))
-            };
-            if let Err(e) = built {
+            if let Err(e) = mcpguard::runtime::block_on_driver(uring, body) {
                 eprintln!("refserver worker {id}: cannot start the driver: {e}");
             }
         })
