@@ -99,25 +99,14 @@ pub enum Driver {
     Epoll,
 }
 
-/// `10s`, `250ms`, `2m`, `1.5s`, `3` (seconds).
+/// `10s`, `250ms`, `2m`, `1.5s`, `3` (seconds): the gateway's own duration syntax, bounded to a
+/// day so a typo cannot start a run that never ends.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in {s:?} (ms, s, m, h)")),
-    };
-    if !secs.is_finite() || !(0.0..=86_400.0).contains(&secs) {
+    let d = mcpguard::config::duration::parse_duration(s)?;
+    if d > Duration::from_secs(86_400) {
         return Err(format!("duration out of range: {s:?}"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 /// `Name: value` → (name, value), refusing names or values that would break the request head.

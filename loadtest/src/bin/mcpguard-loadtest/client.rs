@@ -9,6 +9,7 @@ use crate::plan::{
 };
 use crate::stats::Stats;
 use crate::target::Target;
+use mcpguard::mcp::headers::valid_session_id;
 use mcpguard::net::conn::Conn;
 use monoio::net::TcpStream;
 use std::cell::RefCell;
@@ -148,7 +149,7 @@ impl Client {
     async fn call(&mut self, method: usize, attack: bool, deadline: Instant) -> Response {
         let shared = self.shared.clone();
         let Some(m) = shared.plan.methods.get(method) else {
-            return failed(Outcome::ProtocolError);
+            return Response::failed(Outcome::ProtocolError);
         };
         let params = if attack {
             m.attack_params.as_deref().or(m.params.as_deref())
@@ -176,7 +177,11 @@ impl Client {
         if let Some(v) = resp.message.as_deref().and_then(negotiated_version) {
             self.version = v;
         }
-        self.session = Session::Ready(resp.session_id.clone().filter(|s| valid_session_id(s)));
+        self.session = Session::Ready(
+            resp.session_id
+                .clone()
+                .filter(|s| valid_session_id(s.as_bytes())),
+        );
         let note = self
             .send(
                 INITIALIZED_NOTIFICATION.to_vec(),
@@ -235,7 +240,7 @@ impl Client {
         in_session: bool,
     ) -> Response {
         if let Err(outcome) = self.ensure_connected(deadline).await {
-            return failed(outcome);
+            return Response::failed(outcome);
         }
         let mut req = Vec::with_capacity(self.prefix.len() + body.len() + 160);
         req.extend_from_slice(&self.prefix);
@@ -256,7 +261,7 @@ impl Client {
         req.extend_from_slice(b"\r\n\r\n");
         req.extend_from_slice(&body);
         let Some(conn) = self.conn.as_mut() else {
-            return failed(Outcome::ConnectError);
+            return Response::failed(Outcome::ConnectError);
         };
         let resp = exchange(conn, req, id, deadline, self.shared.max_body, keep_message).await;
         if !resp.reusable {
@@ -268,23 +273,6 @@ impl Client {
         }
         resp
     }
-}
-
-fn failed(outcome: Outcome) -> Response {
-    Response {
-        outcome,
-        done: Instant::now(),
-        first_event: None,
-        status: 0,
-        session_id: None,
-        message: None,
-        reusable: false,
-    }
-}
-
-/// A session id is visible ASCII (MCP spec); anything else is not echoed into a header.
-fn valid_session_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 1024 && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 fn negotiated_version(message: &[u8]) -> Option<String> {

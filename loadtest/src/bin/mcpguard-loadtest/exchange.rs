@@ -30,7 +30,7 @@ pub struct Response {
 }
 
 impl Response {
-    fn failed(outcome: Outcome) -> Response {
+    pub fn failed(outcome: Outcome) -> Response {
         Response {
             outcome,
             done: Instant::now(),
