@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side performance run on ONE machine, in ONE go, with the same load for every path:
 #   direct   - mcpguard-refserver (the fast reference MCP upstream), no proxy
-#   mcpguard - the gateway with its default configuration, one worker
+#   mcpguard-off - the gateway with every feature off ([detect] enabled = false, no store)
+#   mcpguard - the gateway with its default configuration (full detection policy), one worker
 #   nginx    - plain `proxy_pass` with keep-alive upstream connections, one worker (the standard a
 #              user would pick instead)
 # For each: max throughput (closed loop), then latency at half of mcpguard's saturation rate (open
@@ -69,9 +70,16 @@ wait_port "$UP_PORT"
 start_proxy() { # name -> sets PROXY_PIDS and PORT
   case $1 in
     direct) PROXY_PIDS=(); PORT=$UP_PORT ;;
-    mcpguard)
+    mcpguard) # the full default policy: every detector family on, both directions
       taskset -c "$PROXY_CPU" "$GW_BIN" run --listen "127.0.0.1:$GW_PORT" --workers 1 \
-        --upstream "http://127.0.0.1:$UP_PORT/mcp" --log-level warn 2>"$WORK/gw.log" & PIDS+=($!)
+        --upstream "http://127.0.0.1:$UP_PORT/mcp" --store "$WORK/gw.db" --log-level warn \
+        2>"$WORK/gw.log" & PIDS+=($!)
+      PROXY_PIDS=($!); PORT=$GW_PORT; wait_port "$GW_PORT" ;;
+    mcpguard-off) # every feature off: the proxy alone
+      printf '[[upstreams]]\nname = "up"\nurl = "http://127.0.0.1:%s/mcp"\n[[routes]]\npath = "/mcp"\nupstream = "up"\n[detect]\nenabled = false\n[store]\npath = ""\n' \
+        "$UP_PORT" >"$WORK/off.toml"
+      taskset -c "$PROXY_CPU" "$GW_BIN" run --config "$WORK/off.toml" --listen "127.0.0.1:$GW_PORT" \
+        --workers 1 --log-level warn 2>"$WORK/gw-off.log" & PIDS+=($!)
       PROXY_PIDS=($!); PORT=$GW_PORT; wait_port "$GW_PORT" ;;
     nginx)
       mkdir -p "$WORK/nginx"
@@ -115,7 +123,7 @@ load() { # port json-out [extra flags...]
     >/dev/null 2>>"$WORK/load.log"
 }
 
-PATHS=(direct mcpguard)
+PATHS=(direct mcpguard-off mcpguard)
 [ -n "$NGINX" ] && PATHS+=(nginx) || log "nginx not available: its column is skipped"
 declare -A RPS CPU HWM
 for p in "${PATHS[@]}"; do

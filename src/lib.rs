@@ -7,8 +7,10 @@
 //!                          → route → Origin check                           http or https)
 //!                          → JSON-RPC inspection (simd-json, scratch copy)
 //!                          → era headers → sealed session id
-//!                          → forward ORIGINAL bytes on this core's pool
-//!                          ◀ JSON whole, or SSE event by event
+//!                          → detection (same parse): block / redact / log
+//!                          → forward ORIGINAL bytes (or the redaction) on this core's pool
+//!                          ◀ JSON whole, or SSE event by event, each scanned
+//!  store thread: audit records and tool pins → SQLite (WAL)
 //!  control thread: /live /ready /metrics
 //! ```
 //!
@@ -18,6 +20,8 @@
 //! - [`net`]: connections, TLS, the HTTP/1.1 codec, the serve loop.
 //! - [`mcp`]: JSON-RPC envelope, sealed sessions, SSE framing, protocol-era headers, errors.
 //! - [`pipeline`]: the ordered request phases.
+//! - [`detect`]: the detection engine (normalisation, detector families, policy, redaction).
+//! - [`store`]: SQLite persistence (audit log, tool-definition pins) on its own writer thread.
 //! - [`upstream`]: connect, pool, exchange.
 //! - [`control`]: metrics and health on the control thread.
 //! - [`demo`]: the built-in demo MCP server behind `mcpguard demo`.
@@ -25,8 +29,10 @@
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod detect;
 pub mod mcp;
 pub mod net;
 pub mod pipeline;
 pub mod runtime;
+pub mod store;
 pub mod upstream;

@@ -8,6 +8,8 @@ use mcpguard::runtime::{self, Shutdown};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod cli;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -54,6 +56,17 @@ enum Command {
         #[arg(long)]
         server_only: bool,
     },
+    /// Show every detection finding for one JSON-RPC message (a file, or stdin) and the decision.
+    Check(cli::CheckArgs),
+    /// List the detection rules with their built-in actions.
+    Rules {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tool-definition pins (rug-pull detection): list, approve a changed definition, forget.
+    Pins(cli::PinsArgs),
+    /// Query the audit log.
+    Audit(cli::AuditArgs),
 }
 
 #[derive(Args)]
@@ -85,6 +98,9 @@ struct RunArgs {
     /// How long in-flight requests and streams may run after SIGTERM, e.g. 30s.
     #[arg(long)]
     drain_timeout: Option<String>,
+    /// SQLite database for the audit log and tool pins (`none`: memory only).
+    #[arg(long)]
+    store: Option<String>,
 }
 
 fn main() {
@@ -99,6 +115,10 @@ fn main() {
             workers,
             server_only,
         } => demo(listen, workers, server_only),
+        Command::Check(a) => cli::check(a),
+        Command::Rules { json } => cli::rules(json),
+        Command::Pins(a) => cli::pins(a),
+        Command::Audit(a) => cli::audit(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -126,6 +146,7 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
         tls_key: a.tls_key,
         admin: a.admin,
         drain_timeout: a.drain_timeout,
+        store: a.store,
     };
     let snapshot = config::load(a.config.as_deref(), &overrides)?;
     serve(snapshot, None)
@@ -216,6 +237,11 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
     }
     if let Some(admin) = snapshot.admin {
         let state = mcpguard::control::ControlState {
+            store: running
+                .shared
+                .sink
+                .is_enabled()
+                .then(|| running.shared.sink.counters()),
             workers: running.stats.clone(),
             shutdown: shutdown.clone(),
             driver: runtime::driver_name(snapshot.driver),

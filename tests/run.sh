@@ -5,9 +5,10 @@
 #     whatever is already installed from the same pins:
 #       - tests/interop/node/node_modules  (npm ci from the committed package-lock.json)
 #       - tests/interop/.venv              (pip install -r tests/interop/requirements.txt)
-#  2. cargo build --bins, cargo test --all-targets, then the integration tests once more with
+#  2. generates the detection corpus (tests/corpus/*.jsonl) from its seeded generators
+#  3. cargo build --bins, cargo test --all-targets, then the integration tests once more with
 #     the workers on the epoll driver (MCPGUARD_TEST_DRIVER=legacy)
-#  3. the interop suite: real server-everything <-> real mcpguard <-> MCP Python SDK
+#  4. the interop suite: real server-everything <-> real mcpguard <-> MCP Python SDK
 #     (MCPGUARD_BIN selects the binary; default target/debug/mcpguard)
 set -euo pipefail
 
@@ -63,6 +64,11 @@ else
 fi
 "$VENV/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("mcp", "pytest", "pytest-timeout", "trustme", "httpx")))'
 echo "setup took $((SECONDS - SETUP_START))s"
+
+section "detection corpus: tests/corpus/gen_*.py (deterministic) -> *.jsonl"
+"$PYTHON" tests/corpus/gen_attacks.py >/dev/null
+"$PYTHON" tests/corpus/gen_benign.py >/dev/null
+wc -l tests/corpus/attacks.jsonl tests/corpus/benign.jsonl
 
 section "cargo build --workspace --bins"
 cargo build --workspace --bins

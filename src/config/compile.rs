@@ -21,10 +21,10 @@ pub struct Issue {
     pub message: String,
 }
 
-struct Issues(Vec<Issue>);
+pub(crate) struct Issues(pub(crate) Vec<Issue>);
 
 impl Issues {
-    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(Issue {
             path: path.into(),
             message: message.into(),
@@ -283,10 +283,15 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
             .then(b.host.is_some().cmp(&a.host.is_some()))
     });
 
+    let policy = crate::config::detect::policy(&raw.detect, &upstreams, &mut issues);
+    let store_path = crate::config::detect::store_path(&raw.store, base_dir);
+
     if !issues.0.is_empty() {
         return Err(ConfigError::Invalid(issues.0));
     }
     Ok(Snapshot {
+        detect: Arc::new(crate::detect::engine::Engine::new(policy)),
+        store_path,
         listen,
         workers,
         driver,

@@ -2,6 +2,7 @@
 //! immutable [`Snapshot`] that the workers share.
 
 pub mod compile;
+pub mod detect;
 pub mod duration;
 pub mod raw;
 pub mod snapshot;
@@ -54,6 +55,8 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     pub admin: Option<String>,
     pub drain_timeout: Option<String>,
+    /// The SQLite database (`none` or "" for memory only).
+    pub store: Option<String>,
 }
 
 /// Parses TOML text; errors name the key path (`server.limits.max_body_byts: unknown field`).
@@ -111,6 +114,13 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
         s.tls = Some(raw::RawTls {
             cert: cert.clone(),
             key: key.clone(),
+        });
+    }
+    if let Some(store) = &o.store {
+        raw.store.path = Some(if store == "none" {
+            String::new()
+        } else {
+            store.clone()
         });
     }
     if let Some(admin) = &o.admin {

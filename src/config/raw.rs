@@ -4,6 +4,7 @@
 //! problem with its key path.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Default, Deserialize)]
@@ -18,6 +19,10 @@ pub struct RawConfig {
     pub upstreams: Vec<RawUpstream>,
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub detect: RawDetect,
+    #[serde(default)]
+    pub store: RawStore,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,4 +93,39 @@ pub struct RawRoute {
     pub path: String,
     pub host: Option<String>,
     pub upstream: String,
+}
+
+/// `[detect]`: the detection engine's policy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetect {
+    pub enabled: Option<bool>,
+    /// family name → block | redact | log | off
+    #[serde(default)]
+    pub families: BTreeMap<String, String>,
+    /// rule id → block | redact | log | off
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
+    #[serde(default)]
+    pub overrides: Vec<RawDetectOverride>,
+}
+
+/// `[[detect.overrides]]`: settings for one upstream and/or tool-name glob.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetectOverride {
+    pub upstream: Option<String>,
+    pub tool: Option<String>,
+    #[serde(default)]
+    pub families: BTreeMap<String, String>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
+}
+
+/// `[store]`: the SQLite database for the audit log and tool-definition pins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// File path; "" keeps everything in memory (no audit log, pins lost on restart).
+    pub path: Option<String>,
 }

@@ -91,6 +91,10 @@ pub struct OriginPattern {
 }
 
 pub struct Snapshot {
+    /// The compiled detectors and their policy.
+    pub detect: Arc<crate::detect::engine::Engine>,
+    /// The SQLite database (audit log, tool pins); `None`: in memory only.
+    pub store_path: Option<std::path::PathBuf>,
     pub listen: SocketAddr,
     pub workers: usize,
     pub driver: DriverChoice,

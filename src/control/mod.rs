@@ -15,6 +15,8 @@ pub struct ControlState {
     pub workers: Vec<Arc<WorkerStats>>,
     pub shutdown: crate::runtime::Shutdown,
     pub driver: &'static str,
+    /// The store writer's counters, when there is a database.
+    pub store: Option<crate::store::writer::StoreCounters>,
 }
 
 /// Binds the admin listener and serves it on a thread named `mcpguard-control`.
@@ -146,6 +148,57 @@ fn metrics(state: &ControlState) -> String {
         let v = sum(&|w| w.responses[class].load(Ordering::Relaxed));
         let _ = writeln!(out, "mcpguard_responses_total{{class=\"{class}xx\"}} {v}");
     }
+    detect_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out
+}
+
+fn detect_metrics(state: &ControlState, out: &mut String) {
+    use crate::detect::engine::Decision;
+    use crate::detect::scan::{Action, Family};
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "# HELP mcpguard_detect_findings_total Detection findings by family and action\n# TYPE mcpguard_detect_findings_total counter");
+    for f in Family::ALL {
+        for (ai, a) in [Action::Log, Action::Redact, Action::Block]
+            .iter()
+            .enumerate()
+        {
+            let v: u64 = state
+                .workers
+                .iter()
+                .map(|w| w.detect_findings[f.index()][ai].load(Ordering::Relaxed))
+                .sum();
+            let _ = writeln!(
+                out,
+                "mcpguard_detect_findings_total{{family=\"{}\",action=\"{}\"}} {v}",
+                f.name(),
+                a.name()
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP mcpguard_detect_messages_total Messages with findings by direction and decision\n# TYPE mcpguard_detect_messages_total counter");
+    let decisions = [
+        Decision::Log,
+        Decision::Redact,
+        Decision::Filter,
+        Decision::Block,
+    ];
+    for (di, dir) in ["request", "response"].iter().enumerate() {
+        for d in decisions {
+            let v: u64 = state
+                .workers
+                .iter()
+                .map(|w| w.detect_decisions[di][d as usize].load(Ordering::Relaxed))
+                .sum();
+            let _ = writeln!(
+                out,
+                "mcpguard_detect_messages_total{{direction=\"{dir}\",decision=\"{}\"}} {v}",
+                d.name()
+            );
+        }
+    }
+    if let Some(store) = &state.store {
+        let _ = writeln!(out, "# HELP mcpguard_audit_records_total Audit records committed to the store\n# TYPE mcpguard_audit_records_total counter\nmcpguard_audit_records_total {}", store.written());
+        let _ = writeln!(out, "# HELP mcpguard_audit_dropped_total Audit records dropped because the store queue was full\n# TYPE mcpguard_audit_dropped_total counter\nmcpguard_audit_dropped_total {}", store.dropped());
+    }
 }

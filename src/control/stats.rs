@@ -1,6 +1,8 @@
 //! Per-worker counters. Each worker writes only its own (relaxed atomics on its own cache lines, so
 //! no contention); the control thread sums them at scrape time.
 
+use crate::detect::engine::Decision;
+use crate::detect::scan::{Action, Direction, Family};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 #[derive(Default)]
@@ -18,6 +20,11 @@ pub struct WorkerStats {
     pub sse_events_total: AtomicU64,
     pub upstream_connects_total: AtomicU64,
     pub upstream_reuses_total: AtomicU64,
+    /// Detection findings by family (index of `Family`) and action (Log, Redact, Block).
+    pub detect_findings: [[AtomicU64; 3]; 8],
+    /// Scanned messages with findings by direction (request, response) and decision
+    /// (index of `Decision`: allow, log, redact, filter, block).
+    pub detect_decisions: [[AtomicU64; 5]; 2],
 }
 
 impl WorkerStats {
@@ -30,5 +37,22 @@ impl WorkerStats {
     pub fn response(&self, status: u16) {
         let class = usize::from(status / 100).min(5);
         self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn detect_finding(&self, family: Family, action: Action) {
+        let a = match action {
+            Action::Log => 0,
+            Action::Redact => 1,
+            Action::Block => 2,
+        };
+        self.detect_findings[family.index()][a].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn detect_decision(&self, direction: Direction, decision: Decision) {
+        let d = match direction {
+            Direction::Request => 0,
+            Direction::Response => 1,
+        };
+        self.detect_decisions[d][decision as usize].fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -216,11 +216,24 @@ impl Inspector {
 
     /// Parses and validates `body` (which is left untouched).
     pub fn inspect(&mut self, body: &[u8]) -> Result<Envelope, EnvelopeError> {
+        self.inspect_with(body, |_, _| ()).map(|(e, ())| e)
+    }
+
+    /// As [`Inspector::inspect`], and hands the parsed tape to `f` (the detectors walk the same
+    /// parse instead of parsing the body a second time). `f` runs only for a valid envelope.
+    pub fn inspect_with<R>(
+        &mut self,
+        body: &[u8],
+        f: impl FnOnce(&[Node<'_>], &Envelope) -> R,
+    ) -> Result<(Envelope, R), EnvelopeError> {
         self.scratch.clear();
         self.scratch.extend_from_slice(body);
         let mut tape = Tape(recycle(std::mem::take(&mut self.tape_store)));
         let result = match simd_json::fill_tape(&mut self.scratch, &mut self.buffers, &mut tape) {
-            Ok(()) => walk_body(&tape.0),
+            Ok(()) => walk_body(&tape.0).map(|e| {
+                let r = f(&tape.0, &e);
+                (e, r)
+            }),
             Err(e) => Err(match e.error() {
                 simd_json::ErrorType::DepthLimitExceeded => {
                     EnvelopeError::InvalidRequest("nesting deeper than 128 levels")
@@ -239,7 +252,7 @@ impl Inspector {
 }
 
 /// Number of tape nodes the value starting at `nodes[i]` occupies.
-fn span(nodes: &[Node<'_>], i: usize) -> usize {
+pub(crate) fn span(nodes: &[Node<'_>], i: usize) -> usize {
     match nodes.get(i) {
         Some(Node::Object { count, .. } | Node::Array { count, .. }) => count + 1,
         _ => 1,
@@ -248,7 +261,9 @@ fn span(nodes: &[Node<'_>], i: usize) -> usize {
 
 /// Iterates the (key, value-slice) members of the object whose header is
 /// `nodes[0]`. Malformed tapes (should not happen) end the iteration early.
-fn members<'t, 'a>(nodes: &'t [Node<'a>]) -> impl Iterator<Item = (&'a str, &'t [Node<'a>])> + 't {
+pub(crate) fn members<'t, 'a>(
+    nodes: &'t [Node<'a>],
+) -> impl Iterator<Item = (&'a str, &'t [Node<'a>])> + 't {
     let len = match nodes.first() {
         Some(Node::Object { len, .. }) => *len,
         _ => 0,

@@ -260,7 +260,13 @@ mod tests {
             let addr = listener.local_addr().unwrap();
             let tcp = TcpStream::connect(addr).await.unwrap();
             let bus = crate::runtime::revocation::RevocationBus::new(1);
-            let w = Worker::new(0, snap, Default::default(), bus);
+            let w = Worker::new(
+                0,
+                snap,
+                Default::default(),
+                bus,
+                std::sync::Arc::new(crate::runtime::shared::Shared::in_memory()),
+            );
             let serve_size = std::mem::size_of_val(&serve(w.clone(), tcp, addr, None));
             let mut conn = Conn::new(
                 Stream::Plain(TcpStream::connect(addr).await.unwrap()),

@@ -127,3 +127,19 @@ pub async fn exchange_or_error(
         Err(e) => Err(upstream_error(w, req, down, up, id, &e).await),
     }
 }
+
+/// A client message the detection policy refused: a JSON-RPC error naming the rules (HTTP 200
+/// for a request, which awaits a JSON-RPC answer; 403 for a notification or response, which
+/// the transport spec answers with an HTTP error).
+pub async fn policy_denied(
+    w: &Worker,
+    down: &mut Conn,
+    id: Option<&JsonRpcId>,
+    direction: crate::detect::scan::Direction,
+    verdict: &crate::detect::engine::Verdict,
+) -> Disposition {
+    WorkerStats::inc(&w.stats.rejections_total);
+    let body = crate::pipeline::detect::denial_body(id, direction, verdict);
+    let status = if id.is_some() { 200 } else { 403 };
+    send(w, down, status, "application/json", &[], &body).await
+}

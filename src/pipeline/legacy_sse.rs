@@ -3,8 +3,11 @@
 //! the client posts back through the gateway and can never steer it to another upstream path.
 
 use crate::config::{Route, Upstream};
+use crate::detect::scan::Direction;
+use crate::mcp::envelope::Envelope;
 use crate::mcp::errors::codes;
 use crate::net::conn::Conn;
+use crate::pipeline::detect::{self, RequestInfo};
 use crate::pipeline::relay::{relay, RelayOptions};
 use crate::pipeline::{answer, Disposition, Request};
 use crate::runtime::worker::Worker;
@@ -58,6 +61,7 @@ async fn stream(
         client_session: None,
         request_id: None,
         endpoint_rewrite: Some(&rewrite),
+        exchange: RequestInfo::default(),
     };
     relay(w, req, up, ex, down, opts).await
 }
@@ -90,11 +94,19 @@ async fn post(
         )
         .await;
     };
-    let parsed = w.inspector.borrow_mut().inspect(&req.body).map(|_| ());
-    if let Err(e) = parsed {
-        return answer::envelope_error(w, req, down, &e).await;
-    }
-    let mut buf = Vec::with_capacity(512 + req.body.len());
+    let scanned = detect::inspect(w, up, &req.body, Direction::Request, RequestInfo::default());
+    let (envelope, verdict) = match scanned {
+        Ok(x) => x,
+        Err(e) => return answer::envelope_error(w, req, down, &e).await,
+    };
+    let id = match &envelope {
+        Envelope::Single(m) => m.id.as_ref(),
+        Envelope::Batch(_) => None,
+    };
+    let Some(body) = detect::admit(w, route, up, req, id, &verdict, &req.body) else {
+        return answer::policy_denied(w, down, id, Direction::Request, &verdict).await;
+    };
+    let mut buf = Vec::with_capacity(512 + body.len());
     request::write_head(
         &mut buf,
         "POST",
@@ -102,9 +114,9 @@ async fn post(
         Some(&target),
         req,
         None,
-        Some(req.body.len()),
+        Some(body.len()),
     );
-    buf.extend_from_slice(&req.body);
+    buf.extend_from_slice(&body);
     let ex = match answer::exchange_or_error(w, req, down, up, buf, None).await {
         Ok(ex) => ex,
         Err(d) => return d,
@@ -114,6 +126,7 @@ async fn post(
         client_session: None,
         request_id: None,
         endpoint_rewrite: None,
+        exchange: RequestInfo::default(),
     };
     relay(w, req, up, ex, down, opts).await
 }

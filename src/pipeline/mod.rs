@@ -9,13 +9,16 @@
 //!    b. check the protocol-era headers (`MCP-Protocol-Version`; `Mcp-Method`/`Mcp-Name` against
 //!    the body: 400 with -32020),
 //!    c. open the gateway's sealed session id (404 when unknown, forged or expired),
-//!    d. forward the ORIGINAL body bytes upstream on this worker's pool,
-//!    e. relay the response: JSON whole, SSE event by event, re-sealing upstream session ids.
+//!    d. `detect`: scan the message (same parse) and block, redact or log per policy,
+//!    e. forward the ORIGINAL body bytes (or their redaction) upstream on this worker's pool,
+//!    f. relay the response: JSON whole, SSE event by event, re-sealing upstream session ids;
+//!    each JSON body and each SSE event is scanned by `detect` before the client sees it.
 //!
 //! Every answer the gateway gives itself carries a machine-readable `reason` (JSON-RPC error
 //! `data.reason`, or `error.reason` for HTTP-level errors).
 
 pub mod answer;
+pub mod detect;
 pub mod legacy_sse;
 pub mod origin;
 pub mod relay;

@@ -8,7 +8,9 @@
 
 use crate::config::{Route, Upstream};
 use crate::control::stats::WorkerStats;
-use crate::mcp::envelope::{Envelope, JsonRpcId, MessageKind};
+use crate::detect::engine::Decision;
+use crate::detect::scan::Direction;
+use crate::mcp::envelope::{JsonRpcId, MessageKind};
 use crate::mcp::errors::{codes, jsonrpc_error_body};
 use crate::mcp::sse::{encode_event, SseParser};
 use crate::net::body::{BodyError, BodyState};
@@ -16,6 +18,7 @@ use crate::net::conn::{Conn, ReadError};
 use crate::net::h1::chunked::{encode_chunk, LAST_CHUNK};
 use crate::net::h1::response::{ResponseFraming, ResponseHead};
 use crate::net::respond;
+use crate::pipeline::detect::{self, RequestInfo};
 use crate::pipeline::{answer, session, Disposition, Request};
 use crate::runtime::worker::Worker;
 use crate::upstream::exchange::Exchange;
@@ -51,6 +54,8 @@ pub struct RelayOptions<'a> {
     pub request_id: Option<&'a JsonRpcId>,
     /// Rewrites the data of `endpoint` events (legacy HTTP+SSE transport).
     pub endpoint_rewrite: Option<&'a EndpointRewrite<'a>>,
+    /// The request's method and tool, so the response scan knows what it answers.
+    pub exchange: RequestInfo<'a>,
 }
 
 pub async fn relay(
@@ -92,6 +97,10 @@ pub async fn relay(
     if head.keep_alive() && head.framing() != ResponseFraming::UntilClose {
         w.pool.put(up, conn, Instant::now());
     }
+    let body = match scan_json_body(w, req, up, &head, body, &opts) {
+        Ok(b) => b,
+        Err(err) => return answer::upstream_error(w, req, down, up, opts.request_id, &err).await,
+    };
     let close = w.draining();
     let mut out = Vec::with_capacity(256 + body.len());
     write_head(&mut out, &head, session.as_deref());
@@ -147,6 +156,7 @@ async fn relay_stream(
     let mut raw = Vec::with_capacity(16 * 1024);
     let mut scratch = Vec::new();
     let mut answered = opts.request_id.is_none();
+    let mut refused = false;
     let mut failure: Option<UpstreamError> = None;
     loop {
         raw.clear();
@@ -169,17 +179,50 @@ async fn relay_stream(
         }
         while let Some(ev) = parser.next_event() {
             WorkerStats::inc(&w.stats.sse_events_total);
-            if !answered && is_response(w, ev.data.as_bytes()) {
+            let endpoint = ev.event.as_deref() == Some("endpoint");
+            let scanned = if endpoint {
+                EventScan::pass()
+            } else {
+                scan_event(w, req, up, ev.data.as_bytes(), opts)
+            };
+            if !answered && scanned.is_response {
                 answered = true;
             }
-            let rewritten = match (opts.endpoint_rewrite, ev.event.as_deref()) {
-                (Some(rewrite), Some("endpoint")) => rewrite(&ev.data),
-                _ => None,
+            if let Some(err) = scanned.refused {
+                // The stream ends here: the client gets a JSON-RPC error for its request, or,
+                // on a stream that answers no request, just the end of the stream.
+                if let Some(id) = opts.request_id {
+                    let body = match &err {
+                        Refusal::Policy(body) => body.clone(),
+                        Refusal::Invalid(e) => jsonrpc_error_body(
+                            Some(id),
+                            codes::UPSTREAM_ERROR,
+                            &format!("upstream `{}` {}", up.name, e.public_message()),
+                            e.reason(),
+                            Some(("upstream", &up.name)),
+                        ),
+                    };
+                    scratch.clear();
+                    encode_event(
+                        &mut scratch,
+                        Some("message"),
+                        None,
+                        std::str::from_utf8(&body).unwrap_or("{}"),
+                    );
+                    frame(&mut out, &scratch, http10);
+                }
+                answered = true;
+                refused = true;
+                break;
+            }
+            let rewritten = match (opts.endpoint_rewrite, endpoint) {
+                (Some(rewrite), true) => rewrite(&ev.data).map(|d| (Some("endpoint"), d)),
+                _ => scanned.rewritten.map(|d| (ev.event.as_deref(), d)),
             };
             let bytes: &[u8] = match &rewritten {
-                Some(data) => {
+                Some((event, data)) => {
                     scratch.clear();
-                    encode_event(&mut scratch, Some("endpoint"), ev.id.as_deref(), data);
+                    encode_event(&mut scratch, *event, ev.id.as_deref(), data);
                     &scratch
                 }
                 None => &ev.raw,
@@ -208,7 +251,7 @@ async fn relay_stream(
                 frame(&mut out, &scratch, http10);
             }
         }
-        let finished = state.is_done() || failure.is_some();
+        let finished = state.is_done() || failure.is_some() || refused;
         if finished && !http10 {
             out.extend_from_slice(LAST_CHUNK);
         }
@@ -226,10 +269,14 @@ async fn relay_stream(
             break;
         }
     }
-    if failure.is_none() && head.keep_alive() && head.framing() != ResponseFraming::UntilClose {
+    if failure.is_none()
+        && !refused
+        && head.keep_alive()
+        && head.framing() != ResponseFraming::UntilClose
+    {
         w.pool.put(up, conn, Instant::now());
     }
-    if http10 || failure.is_some() || w.draining() {
+    if http10 || failure.is_some() || refused || w.draining() {
         Disposition::Close
     } else {
         Disposition::KeepAlive
@@ -268,21 +315,136 @@ fn frame(out: &mut Vec<u8>, bytes: &[u8], http10: bool) {
     }
 }
 
-fn is_response(w: &Worker, data: &[u8]) -> bool {
-    if data.is_empty() {
-        return false;
-    }
-    let Ok(mut inspector) = w.inspector.try_borrow_mut() else {
-        return false;
-    };
-    match inspector.inspect(data) {
-        Ok(Envelope::Single(m)) => {
-            matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse)
+/// Why an SSE event is not relayed.
+enum Refusal {
+    /// The policy blocked it: the JSON-RPC error body to send instead.
+    Policy(Vec<u8>),
+    /// It is not a JSON-RPC message the gateway can inspect.
+    Invalid(UpstreamError),
+}
+
+/// The outcome of scanning one SSE event.
+struct EventScan {
+    is_response: bool,
+    rewritten: Option<String>,
+    refused: Option<Refusal>,
+}
+
+impl EventScan {
+    fn pass() -> Self {
+        Self {
+            is_response: false,
+            rewritten: None,
+            refused: None,
         }
-        Ok(Envelope::Batch(ms)) => ms
-            .iter()
-            .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse)),
-        Err(_) => false,
+    }
+}
+
+/// Scans one event's data (a JSON-RPC message from the server) and decides what to relay.
+fn scan_event(
+    w: &Worker,
+    req: &Request,
+    up: &Upstream,
+    data: &[u8],
+    opts: &RelayOptions<'_>,
+) -> EventScan {
+    // Keep-alive events and comments carry no message.
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return EventScan::pass();
+    }
+    let enabled = w.snapshot.detect.enabled();
+    let scanned = detect::inspect(w, up, data, Direction::Response, opts.exchange);
+    let (envelope, verdict) = match scanned {
+        Ok(x) => x,
+        Err(_) if enabled => {
+            return EventScan {
+                is_response: false,
+                rewritten: None,
+                refused: Some(Refusal::Invalid(UpstreamError::InvalidMessage(
+                    "SSE event data",
+                ))),
+            }
+        }
+        Err(_) => return EventScan::pass(),
+    };
+    let is_response = envelope
+        .messages()
+        .iter()
+        .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse));
+    let id = envelope.messages().first().and_then(|m| m.id.as_ref());
+    detect::record(
+        w,
+        opts.route,
+        up,
+        Some(req.peer),
+        Direction::Response,
+        // Audited under the client's request id: what the server sent in answer to it.
+        opts.request_id.or(id),
+        &verdict,
+    );
+    let mut out = EventScan {
+        is_response,
+        rewritten: None,
+        refused: None,
+    };
+    let refuse = |v: &crate::detect::engine::Verdict| {
+        Refusal::Policy(detect::denial_body(opts.request_id, Direction::Response, v))
+    };
+    match verdict.decision {
+        Decision::Block => out.refused = Some(refuse(&verdict)),
+        d if d.rewrites() => match detect::forwardable(data, &verdict) {
+            Some(b) => out.rewritten = Some(String::from_utf8_lossy(&b).into_owned()),
+            None => out.refused = Some(refuse(&verdict)),
+        },
+        _ => {}
+    }
+    out
+}
+
+/// Scans a whole JSON response body; returns what the client gets.
+fn scan_json_body(
+    w: &Worker,
+    req: &Request,
+    up: &Upstream,
+    head: &ResponseHead,
+    body: Vec<u8>,
+    opts: &RelayOptions<'_>,
+) -> Result<Vec<u8>, UpstreamError> {
+    if !w.snapshot.detect.enabled()
+        || !(200..300).contains(&head.status())
+        || !head.content_type_is("application/json")
+        || body.is_empty()
+    {
+        return Ok(body);
+    }
+    let (envelope, verdict) = detect::inspect(w, up, &body, Direction::Response, opts.exchange)
+        .map_err(|e| UpstreamError::InvalidMessage(e.reason()))?;
+    let id = envelope.messages().first().and_then(|m| m.id.as_ref());
+    detect::record(
+        w,
+        opts.route,
+        up,
+        Some(req.peer),
+        Direction::Response,
+        // Audited under the client's request id: what the server sent in answer to it.
+        opts.request_id.or(id),
+        &verdict,
+    );
+    match verdict.decision {
+        Decision::Block => Ok(detect::denial_body(
+            opts.request_id.or(id),
+            Direction::Response,
+            &verdict,
+        )),
+        d if d.rewrites() => match detect::forwardable(&body, &verdict) {
+            Some(b) => Ok(b.into_owned()),
+            None => Ok(detect::denial_body(
+                opts.request_id.or(id),
+                Direction::Response,
+                &verdict,
+            )),
+        },
+        _ => Ok(body),
     }
 }
 

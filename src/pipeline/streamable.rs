@@ -3,11 +3,13 @@
 //! describes for 2025-03-26, 2025-06-18, 2025-11-25 and 2026-07-28.
 
 use crate::config::{Route, Upstream};
+use crate::detect::scan::Direction;
 use crate::mcp::envelope::{Envelope, JsonRpcId};
 use crate::mcp::errors::codes;
 use crate::mcp::headers;
 use crate::mcp::session::SessionToken;
 use crate::net::conn::Conn;
+use crate::pipeline::detect::{self, RequestInfo};
 use crate::pipeline::relay::{relay, RelayOptions};
 use crate::pipeline::{answer, session, Disposition, Request};
 use crate::runtime::worker::Worker;
@@ -67,12 +69,9 @@ async fn post(
         )
         .await;
     }
-    let envelope = {
-        let mut inspector = w.inspector.borrow_mut();
-        inspector.inspect(&req.body)
-    };
-    let envelope = match envelope {
-        Ok(e) => e,
+    let scanned = detect::inspect(w, up, &req.body, Direction::Request, RequestInfo::default());
+    let (envelope, verdict) = match scanned {
+        Ok(x) => x,
         Err(e) => return answer::envelope_error(w, req, down, &e).await,
     };
     let id = request_id(&envelope);
@@ -113,8 +112,11 @@ async fn post(
         Ok(t) => t,
         Err(d) => return d,
     };
+    let Some(body) = detect::admit(w, route, up, req, id, &verdict, &req.body) else {
+        return answer::policy_denied(w, down, id, Direction::Request, &verdict).await;
+    };
     let upstream_session = token.as_ref().and_then(|t| t.upstream_session.as_deref());
-    let mut buf = Vec::with_capacity(512 + req.body.len());
+    let mut buf = Vec::with_capacity(512 + body.len());
     request::write_head(
         &mut buf,
         "POST",
@@ -122,19 +124,30 @@ async fn post(
         None,
         req,
         upstream_session,
-        Some(req.body.len()),
+        Some(body.len()),
     );
-    buf.extend_from_slice(&req.body);
+    buf.extend_from_slice(&body);
     let ex = match answer::exchange_or_error(w, req, down, up, buf, id).await {
         Ok(ex) => ex,
         Err(d) => return d,
     };
     let client_session = client_session(req, token.as_ref());
+    let exchange = match &envelope {
+        Envelope::Single(m) => RequestInfo {
+            method: m.method.as_deref(),
+            tool: m
+                .name
+                .as_deref()
+                .filter(|_| m.method.as_deref() == Some("tools/call")),
+        },
+        Envelope::Batch(_) => RequestInfo::default(),
+    };
     let opts = RelayOptions {
         route,
         client_session,
         request_id: if envelope.has_requests() { id } else { None },
         endpoint_rewrite: None,
+        exchange,
     };
     relay(w, req, up, ex, down, opts).await
 }
@@ -174,6 +187,7 @@ async fn get_or_delete(
         client_session: client_session(req, token.as_ref()),
         request_id: None,
         endpoint_rewrite: None,
+        exchange: RequestInfo::default(),
     };
     relay(w, req, up, ex, down, opts).await
 }

@@ -4,6 +4,7 @@
 pub mod idle;
 pub mod notify;
 pub mod revocation;
+pub mod shared;
 pub mod shutdown;
 pub mod worker;
 
@@ -41,6 +42,8 @@ pub enum RuntimeError {
     Spawn(std::io::Error),
     #[error("worker {0} stopped before it was ready")]
     WorkerLost(usize),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// A started gateway: the address it listens on and the handles to stop and join it.
@@ -48,14 +51,23 @@ pub struct Running {
     pub addr: SocketAddr,
     pub shutdown: Shutdown,
     pub stats: Vec<Arc<WorkerStats>>,
+    /// Pins and the store sink, shared with every worker.
+    pub shared: Arc<shared::Shared>,
     threads: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Blocks until every worker has drained and exited.
+    /// Blocks until every worker has drained and exited, then until the store's writer has
+    /// committed what they sent. The writer itself is not joined: tasks a reactor leaves
+    /// pending at exit may still hold a sink, so its channel never closes by itself; the
+    /// process ends with it.
     pub fn join(self) {
         for t in self.threads {
             let _ = t.join();
+        }
+        if self.writer.is_some() && !self.shared.sink.flush(std::time::Duration::from_secs(10)) {
+            tracing::warn!("the store did not confirm the last audit records within 10 s");
         }
     }
 }
@@ -89,6 +101,8 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         })?
     };
     let driver = resolve_driver(snapshot.driver)?;
+    let (shared, writer) = shared::Shared::open(snapshot.store_path.as_deref())?;
+    let shared = Arc::new(shared);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (ready_tx, ready_rx) = mpsc::channel::<Result<usize, RuntimeError>>();
     let revocations = revocation::RevocationBus::new(snapshot.workers);
@@ -100,10 +114,11 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         let sd = shutdown.clone();
         let st = Arc::new(WorkerStats::default());
         let bus = revocations.clone();
+        let sh = shared.clone();
         stats.push(st.clone());
         let handle = std::thread::Builder::new()
             .name(format!("mcpguard-w{id}"))
-            .spawn(move || worker_thread(id, id % cores, driver, addr, snap, st, bus, sd, tx))
+            .spawn(move || worker_thread(id, id % cores, driver, addr, snap, st, bus, sh, sd, tx))
             .map_err(RuntimeError::Spawn)?;
         threads.push(handle);
     }
@@ -125,7 +140,9 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         addr,
         shutdown,
         stats,
+        shared,
         threads,
+        writer,
     })
 }
 
@@ -138,6 +155,7 @@ fn worker_thread(
     snap: Arc<Snapshot>,
     stats: Arc<WorkerStats>,
     revocations: Arc<revocation::RevocationBus>,
+    shared: Arc<shared::Shared>,
     shutdown: Shutdown,
     ready: mpsc::Sender<Result<usize, RuntimeError>>,
 ) {
@@ -156,7 +174,7 @@ fn worker_thread(
         };
         tracing::info!(worker = id, core, driver, %addr, "worker listening");
         let _ = ready.send(Ok(id));
-        let w = worker::Worker::new(id, snap, stats, revocations);
+        let w = worker::Worker::new(id, snap, stats, revocations, shared);
         worker::run(w, listener, shutdown).await;
     };
     if let Err(source) = block_on_driver(driver == "io_uring", body) {

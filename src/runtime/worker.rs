@@ -3,9 +3,11 @@
 
 use crate::config::Snapshot;
 use crate::control::stats::WorkerStats;
+use crate::detect::engine::Scratch;
 use crate::mcp::envelope::Inspector;
 use crate::runtime::idle::IdleClock;
 use crate::runtime::revocation::{RevocationBus, Revocations};
+use crate::runtime::shared::Shared;
 use crate::runtime::shutdown::LocalShutdown;
 use crate::upstream::pool::Pool;
 use monoio::net::TcpListener;
@@ -24,6 +26,8 @@ pub struct Worker {
     pub shutdown: Rc<LocalShutdown>,
     pub revocations: Revocations,
     pub idle: IdleClock,
+    pub shared: Arc<Shared>,
+    pub detect_scratch: RefCell<Scratch>,
     active: Cell<usize>,
 }
 
@@ -33,8 +37,11 @@ impl Worker {
         snapshot: Arc<Snapshot>,
         stats: Arc<WorkerStats>,
         bus: Arc<RevocationBus>,
+        shared: Arc<Shared>,
     ) -> Rc<Self> {
         Rc::new(Self {
+            shared,
+            detect_scratch: RefCell::new(Scratch::default()),
             revocations: Revocations::new(bus, id),
             idle: IdleClock::default(),
             id,

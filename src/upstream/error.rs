@@ -26,6 +26,10 @@ pub enum UpstreamError {
     TooLarge(usize),
     #[error("stream silent for longer than the idle-stream timeout")]
     StreamIdle,
+    /// A JSON body or SSE event that is not a valid JSON-RPC message: it cannot be inspected,
+    /// so it is not relayed (the security path fails closed).
+    #[error("invalid JSON-RPC message: {0}")]
+    InvalidMessage(&'static str),
 }
 
 impl UpstreamError {
@@ -49,6 +53,7 @@ impl UpstreamError {
             UpstreamError::BadResponse(_) => "upstream_bad_response",
             UpstreamError::TooLarge(_) => "upstream_response_too_large",
             UpstreamError::StreamIdle => "upstream_stream_idle",
+            UpstreamError::InvalidMessage(_) => "upstream_invalid_message",
         }
     }
 
@@ -65,6 +70,7 @@ impl UpstreamError {
             UpstreamError::BadResponse(_) => "sent an invalid HTTP response",
             UpstreamError::TooLarge(_) => "sent a response larger than the gateway allows",
             UpstreamError::StreamIdle => "stream went silent for too long",
+            UpstreamError::InvalidMessage(_) => "sent a message that is not valid JSON-RPC",
         }
     }
 }

@@ -123,7 +123,9 @@ impl Gateway {
                 cmd.args(["--driver", &driver]);
             }
         }
+        // Each gateway gets its own database (audit log, tool pins) in its temp dir.
         cmd.args(args)
+            .env("MCPGUARD_STATE_DIR", &dir.path)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -154,6 +156,11 @@ impl Gateway {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The SQLite database the gateway writes (unless the test chose another `--store`).
+    pub fn store_path(&self) -> PathBuf {
+        self.dir.file("mcpguard.db")
     }
 
     pub fn pid(&self) -> i32 {

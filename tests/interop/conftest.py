@@ -118,7 +118,9 @@ def _start_gateway(name: str, upstream: Upstream, logs_dir: Path, extra: list[st
         pytest.fail(f"mcpguard binary not found at {binary} (set MCPGUARD_BIN or run `cargo build --bins`)")
     port = procs.free_port()
     env = {"RUST_LOG": os.environ.get("RUST_LOG", "info"), "RUST_BACKTRACE": "1", "NO_COLOR": "1"}
-    argv = [str(binary), "run", "--listen", f"127.0.0.1:{port}", "--upstream", upstream.url, *extra]
+    store = logs_dir / f"mcpguard-{name}.db"
+    argv = [str(binary), "run", "--listen", f"127.0.0.1:{port}", "--upstream", upstream.url,
+            "--store", str(store), *extra]
     proc = procs.ManagedProcess(name, argv, logs_dir / f"mcpguard-{name}.log", env=env, cwd=REPO_ROOT)
     try:
         proc.wait_for_port(port)

@@ -1,0 +1,269 @@
+//! The offline subcommands: `check` (dry-run detection on one message), `rules`, `pins` and
+//! `audit` (reading and approving what the running gateway stored).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use mcpguard::config::{self, Overrides};
+use mcpguard::detect::check::{check as run_check, render_json, render_text, CheckInput};
+use mcpguard::detect::scan::Direction;
+use mcpguard::store::{self, AuditQuery, Store};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The message: a file holding one JSON-RPC message, or `-` / nothing for stdin.
+    file: Option<PathBuf>,
+    /// Configuration whose `[detect]` policy applies (default: the built-in rule set).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Which way the message travels: request (client to server) or response (server to
+    /// client); guessed from the message when omitted.
+    #[arg(long)]
+    direction: Option<String>,
+    /// For a response: the method of the request it answers (e.g. tools/list).
+    #[arg(long)]
+    method: Option<String>,
+    /// For a response to tools/call: the tool that was called.
+    #[arg(long)]
+    tool: Option<String>,
+    /// Upstream name whose overrides apply.
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct PinsArgs {
+    /// The database (default: the one `run` uses).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    action: PinsAction,
+}
+
+#[derive(Subcommand)]
+enum PinsAction {
+    /// Every pinned tool; changed ones are marked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept the changed definition of a tool (or of every tool of the upstream) as its pin.
+    Approve {
+        upstream: String,
+        tool: Option<String>,
+    },
+    /// Drop pins so the next tools/list pins afresh.
+    Forget {
+        upstream: String,
+        tool: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// At most this many records, newest first.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Only records with a finding of this rule id.
+    #[arg(long)]
+    rule: Option<String>,
+    /// Only records with a finding of this family.
+    #[arg(long)]
+    family: Option<String>,
+    /// Only records with this decision (log, redact, filter, block).
+    #[arg(long)]
+    decision: Option<String>,
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Only records whose JSON-RPC id starts with this.
+    #[arg(long)]
+    id: Option<String>,
+    /// Only records of the last N seconds.
+    #[arg(long)]
+    since_secs: Option<u64>,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn check(a: CheckArgs) -> anyhow::Result<()> {
+    let snap = match &a.config {
+        Some(path) => config::load(Some(path), &Overrides::default())?,
+        // No file: the built-in policy, with a placeholder upstream to attach it to.
+        None => config::load(
+            None,
+            &Overrides {
+                upstream: Some("http://127.0.0.1:9/mcp".into()),
+                store: Some("none".into()),
+                ..Default::default()
+            },
+        )?,
+    };
+    let body = match &a.file {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        _ => {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .context("cannot read stdin")?;
+            b
+        }
+    };
+    let direction = match a.direction.as_deref() {
+        None => None,
+        Some("request") => Some(Direction::Request),
+        Some("response") => Some(Direction::Response),
+        Some(other) => anyhow::bail!("--direction {other}: use request or response"),
+    };
+    let input = CheckInput {
+        direction,
+        method: a.method,
+        tool: a.tool,
+        upstream: a.upstream,
+    };
+    let report = run_check(&snap, &body, &input)?;
+    if a.json {
+        println!("{}", render_json(&report));
+    } else {
+        print!("{}", render_text(&report));
+    }
+    // Scripts can tell a refusal from a pass by the exit status.
+    if report.verdict.decision == mcpguard::detect::engine::Decision::Block {
+        std::process::exit(3);
+    }
+    Ok(())
+}
+
+pub fn rules(json: bool) -> anyhow::Result<()> {
+    let all = mcpguard::detect::engine::all_rules();
+    if json {
+        let v: Vec<_> = all
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "family": r.family.name(), "severity": r.severity.name(),
+                    "action": r.action.name(), "default_on": r.default_on, "summary": r.summary,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+        return Ok(());
+    }
+    println!(
+        "{:<36} {:<9} {:<8} {:<7} summary",
+        "rule", "family", "severity", "action"
+    );
+    for r in all {
+        let action = if r.default_on { r.action.name() } else { "off" };
+        println!(
+            "{:<36} {:<9} {:<8} {:<7} {}",
+            r.id,
+            r.family.name(),
+            r.severity.name(),
+            action,
+            r.summary
+        );
+    }
+    Ok(())
+}
+
+fn open_store(path: Option<PathBuf>) -> anyhow::Result<Store> {
+    let path = match path {
+        Some(p) => p,
+        None => {
+            let snap = config::load(
+                None,
+                &Overrides {
+                    upstream: Some("http://127.0.0.1:9/mcp".into()),
+                    ..Default::default()
+                },
+            )?;
+            snap.store_path
+                .context("no database: pass --store PATH (or set MCPGUARD_STATE_DIR)")?
+        }
+    };
+    open_existing(&path)
+}
+
+fn open_existing(path: &Path) -> anyhow::Result<Store> {
+    Store::open_existing(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+pub fn pins(a: PinsArgs) -> anyhow::Result<()> {
+    let store = open_store(a.store)?;
+    match a.action {
+        PinsAction::List { json } => {
+            let rows = store::pins::list_pins(&store)?;
+            for r in rows {
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    let state = if r.changed.is_some() {
+                        "CHANGED"
+                    } else {
+                        "pinned"
+                    };
+                    println!(
+                        "{:<20} {:<32} {:<8} {}",
+                        r.upstream,
+                        r.tool,
+                        state,
+                        &store::hex(&r.hash)[..16]
+                    );
+                }
+            }
+        }
+        PinsAction::Approve { upstream, tool } => {
+            let n = store::pins::approve_pin(&store, &upstream, tool.as_deref())?;
+            println!("approved {n} pin(s); a running gateway picks this up on restart");
+        }
+        PinsAction::Forget { upstream, tool } => {
+            let n = store::pins::forget_pins(&store, &upstream, tool.as_deref())?;
+            println!("forgot {n} pin(s); a running gateway picks this up on restart");
+        }
+    }
+    Ok(())
+}
+
+pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
+    let store = open_store(a.store)?;
+    let since_ms = a
+        .since_secs
+        .map(|s| store::now_ms().saturating_sub(s * 1000));
+    let q = AuditQuery {
+        since_ms,
+        rpc_id_prefix: a.id,
+        decision: a.decision,
+        upstream: a.upstream,
+        rule: a.rule,
+        family: a.family,
+        limit: Some(a.limit),
+        ..Default::default()
+    };
+    for r in store::audit::query_audit(&store, &q)? {
+        if a.json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            let rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+            println!(
+                "{} {:<8} {:<6} {:<12} {:<16} {:<20} {}",
+                r.ts_ms,
+                r.direction,
+                r.decision,
+                r.upstream,
+                r.method.as_deref().unwrap_or("-"),
+                r.tool.as_deref().unwrap_or("-"),
+                rules.join(",")
+            );
+        }
+    }
+    Ok(())
+}
