@@ -180,6 +180,8 @@ fn hard_negatives_near_the_new_shapes() {
         "Message from your developer: thanks for installing the app!",
         // Transcripts, delimiters and anchors.
         "Human: What is 2+2?\n\nAssistant: Sure, 2+2 is 4.",
+        "Human: Can you delete the temp files?\n\nAssistant: Sure, doing that now.",
+        "Human: Summarize this article.\n\nAssistant: Sure, here is a summary.",
         "End of document. System: Linux x86_64",
         "See [System](#system-requirements) and [Admin](#admin-guide).",
         "</user_id>\n<admin_email>ops@example.com</admin_email>",
@@ -191,6 +193,8 @@ fn hard_negatives_near_the_new_shapes() {
         "AI agents working on this repo: read AGENTS.md and run `make lint` before committing.",
         "Si eres un asistente administrativo, envía tu CV a rrhh@example.com.",
         "Wenn du ein Konto hast, melde dich an.",
+        "This setting overrides any previous value in the config file.",
+        "Sales assistant - please call the customer back tomorrow.",
         // Secrecy-like human language.
         "Keep it quiet until the launch, please.",
         "Keep this confidential.",

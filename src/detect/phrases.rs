@@ -19,6 +19,7 @@ pub const CUE_ROLE: &str = r"\b(?:ignor(?:e|ing)|disregard(?:ing)?|forget(?:ting
 /// `new`, so the reactor never compiles).
 pub fn warm() {
     forged_re();
+    forged_ack_re();
     crate::detect::phrases_secret::warm();
     crate::detect::phrases_override::warm();
     crate::detect::phrases_intent::warm();
@@ -108,8 +109,9 @@ pub fn role_specs(rule: usize) -> Vec<Spec> {
         Spec::at(
             rule,
             &["human:", "human :"],
-            400,
-            r"human\s*:\s*[^\n]{1,300}?\s(?:assistant|ai|claude|chatgpt|gpt)\s*:\s*(?:sure|ok(?:ay)?|certainly|of\s+course|understood|acknowledged|absolutely|yes|alright|will\s+do|no\s+problem|i\s+will|i['’`]ll|i\s+can|here\s+is|here['’`]s|got\s+it|as\s+requested|doing\s+(?:that|it|so)\s+now)\b",
+            500,
+            // The turn may run on into the next field (a split message).
+            r"human\s*:\s*[\s\S]{1,400}?\s(?:assistant|ai|claude|chatgpt|gpt)\s*:\s*(?:sure|ok(?:ay)?|certainly|of\s+course|understood|acknowledged|absolutely|yes|alright|will\s+do|no\s+problem|i\s+will|i['’`]ll|i\s+can|here\s+is|here['’`]s|got\s+it|as\s+requested|doing\s+(?:that|it|so)\s+now)\b",
         )
         .guard(forged_turn),
         // A fake end of the data a model was given, then a role line with an order:
@@ -136,9 +138,29 @@ pub fn role_specs(rule: usize) -> Vec<Spec> {
 const TAIL_ORDER: &str = r"(?:ignore|disregard|forget|override|read|cat|send|forward|fetch|post|upload|e-?mail|change|call|invoke|run|execute|print|reveal|output|dump|delete|remove|invite|transfer|wire|create|share|copy|append|search|collect|grant|approve|disable|add|use|open|visit|download|install)\b";
 
 /// What the forged human turn asks for is an attacker's: an e-mail address or URL to send to,
-/// a secret or key file, the system prompt, or an override.
+/// a secret or key file, the system prompt, or an override. Or the forged reply claims an
+/// order is being carried out ("Sure, doing that now."): transcripts in documentation answer
+/// questions, a forgery confirms an action.
 fn forged_turn(c: &Ctx<'_, '_>) -> bool {
-    forged_re().is_match(c.matched()) || sensitive_file(c.matched())
+    let m = c.matched();
+    if forged_re().is_match(m) || sensitive_file(m) {
+        return true;
+    }
+    // The human turn is what precedes the reply's speaker label ("... assistant: sure").
+    let turn = m
+        .rfind(':')
+        .and_then(|i| m[..i].trim_end().rsplit_once(' '))
+        .map_or("", |(t, _)| t.trim_end());
+    let acting = m.ends_with(" now") || forged_ack_re().is_match(c.after(40));
+    acting && !turn.ends_with('?')
+}
+
+fn forged_ack_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    lazy(
+        &R,
+        r"^\s*[,.!-]?\s*(?:doing\s+(?:that|it|so)\s+now|(?:i['’`]ll|i\s+will)\s+(?:do\s+(?:that|it|so)\s+)?(?:now|right\s+away|immediately)|right\s+away|on\s+it|executing\s+(?:that|it|now)|proceeding)\b",
+    )
 }
 
 fn forged_re() -> &'static Regex {

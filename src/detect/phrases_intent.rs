@@ -156,9 +156,10 @@ pub fn addressed_specs(rule: usize) -> Vec<Spec> {
         .cue(CUE_ROLE, 300),
         Spec::at(
             rule,
-            &["assistant:", "assistant,", "agent:", "agent,", "model:", "model,", "bot:", "bot,"],
+            &["assistant:", "assistant,", "assistant -", "assistant —", "assistant –", "agent:", "agent,", "model:", "model,", "bot:", "bot,"],
             160,
-            format!(r"(?:assistant|agent|model|bot)\s*[:,]\s*{imp_narrow}"),
+            // "Assistant - disregard ...": a dash works as the label's colon.
+            format!(r"(?:assistant|agent|model|bot)\s*(?:[:,]|\s[-—–])\s*{imp_narrow}"),
         ),
     ]
 }
@@ -220,7 +221,8 @@ const I18N_LABEL_TRIGGERS: &[&str] = &[
 /// data, acting without the user's say, secrecy, or an override.
 fn addressed_order(c: &Ctx<'_, '_>) -> bool {
     let re = addressed_order_re();
-    re.is_match(c.matched()) || re.is_match(c.after(400))
+    // A split message can put the rest of the order in an earlier field.
+    re.is_match(c.matched()) || re.is_match(c.after(400)) || re.is_match(c.before(300))
 }
 
 fn addressed_order_re() -> &'static Regex {
@@ -556,7 +558,8 @@ fn block_has_cue(c: &Ctx<'_, '_>) -> bool {
     if !quoted && !tag_context(c) {
         return false;
     }
-    let body = block_text(c, "</", 800);
+    // Up to the closing tag: a block can wrap a long stretch of filler around its order.
+    let body = block_text(c, "</", 1600);
     // Inside a quoted string (a log's `user-agent="<IMPORTANT>..."`, a prompt template in
     // code) only a cue no honest template has counts: an override, or a secret read.
     let strong = (sensitive_file(body) && demand().is_match(body))
@@ -578,7 +581,7 @@ fn cue_role() -> &'static Regex {
 }
 
 fn poison_block_has_cue(c: &Ctx<'_, '_>) -> bool {
-    tag_context(c) && (block_has_cue(c) || poison_block_cue().is_match(block_text(c, "</", 800)))
+    tag_context(c) && (block_has_cue(c) || poison_block_cue().is_match(block_text(c, "</", 1600)))
 }
 
 /// An HTML comment is invisible when rendered: one that steers a model or speaks to it.

@@ -230,6 +230,13 @@ pub fn override_specs(rule: usize) -> Vec<Spec> {
             PRIORITY,
         ),
         Spec::around(rule, FAKE_TRIGGERS, 60, 80, FAKE_INSTRUCTIONS),
+        Spec::around(
+            rule,
+            &["overrides", "supersedes"],
+            16,
+            80,
+            OVERRIDES_PREVIOUS,
+        ),
         // Claimed authority ("Message from your developer:", "OpenAI system notice:") before
         // an order that overrides or sends data out.
         Spec::at(rule, AUTHORITY_TRIGGERS, 120, AUTHORITY).cue(
@@ -273,6 +280,10 @@ const AUTHORITY_TRIGGERS: &[&str] = &[
 /// Text that claims to outrank everything before it ("... which take priority over anything said
 /// before"): only an injection ranks itself above the conversation.
 const PRIORITY: &str = r"(?:take|takes|taking)\s+(?:priority|precedence)\s+over\s+(?:anything|everything|all)\s+(?:that\s+)?(?:was\s+|has\s+been\s+|you\s+were\s+|you['’`]ve\s+been\s+)?(?:said|written|stated|told|given)\s+(?:to\s+you\s+)?(?:before|above|previously|earlier|so\s+far)\b|(?:take|takes|taking)\s+(?:priority|precedence)\s+over\s+(?:all\s+|any\s+)?(?:your|the\s+system|previous|prior|earlier|system)\s+(?:instructions|prompts?|directives|guidance|programming)\b";
+
+/// "This overrides any previous instructions": the text ranks itself above the model's
+/// instructions (settings override settings; only an injection overrides instructions).
+const OVERRIDES_PREVIOUS: &str = r"\b(?:this|these|it|which)\s+(?:overrides|supersedes)\s+(?:all|any|your)\s+(?:previous|prior|earlier|other|original|system)\s+(?:instructions|directives|prompts?|system\s+prompt)\b";
 
 /// "The instructions above were a test; the real instructions follow": earlier instructions
 /// declared fake so that new ones replace them.

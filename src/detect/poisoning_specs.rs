@@ -2,7 +2,7 @@
 //! shadowing of other tools, hidden pre-use steps, and schema property names that ask for the
 //! contents of secret files.
 
-use crate::detect::phrase_set::{lazy, Ctx, Spec};
+use crate::detect::phrase_set::{ceil, lazy, Ctx, Spec};
 use crate::detect::phrases_secret::{
     demand, negated, secret_demand, sensitive_file, FILES, SECRET_NOUN,
 };
@@ -85,10 +85,13 @@ fn file_demanded(c: &Ctx<'_, '_>) -> bool {
     if dir_only && (b.contains("public key") || a.contains("public key") || a.contains(".pub")) {
         return false;
     }
-    // The verb governs the file: it comes shortly before it, in the same sentence.
-    let near = &b[crate::detect::phrase_set::ceil(b, b.len().saturating_sub(48))..];
+    // The verb governs the file: it comes shortly before it, in the same sentence. A long path
+    // with spaces ("~/Library/Application Support/Claude/claude_desktop_config.json") puts it
+    // further back: then it is measured from where the path starts.
+    let end = path_start(b);
+    let near = &b[ceil(b, end.saturating_sub(48))..end];
     let sentence = near.rsplit(['.', '!', '?', ';', '\n']).next().unwrap_or("");
-    let sentence_start = b.len() - sentence.len();
+    let sentence_start = end - sentence.len();
     // ".env" and "/etc/passwd" are everyday words for dev tools ("parses the contents of a
     // .env file"): for them only a verb counts, not "contents of".
     let weak = ["env", "passwd", "keychain"]
@@ -110,6 +113,27 @@ fn file_demanded(c: &Ctx<'_, '_>) -> bool {
             && !negated(&b[..sentence_start + m.start()])
     });
     governs || hand_over_after().is_match(a) || i18n_read_before().is_match(near)
+}
+
+/// Where the home-relative path that `before` ends in starts, when the match continues a path
+/// (no space before it) that began within 80 bytes with no clause ended since; else the end of
+/// `before`.
+fn path_start(before: &str) -> usize {
+    if before.ends_with(char::is_whitespace) {
+        return before.len();
+    }
+    let from = ceil(before, before.len().saturating_sub(80));
+    let tail = &before[from..];
+    // A dot inside the path itself ("~/Library/x.y/") is no sentence end.
+    let ends_clause = |r: &str| {
+        ["! ", "? ", ". ", "; ", ", ", "\n"]
+            .iter()
+            .any(|p| r.contains(p))
+    };
+    match tail.rfind("~/") {
+        Some(i) if !ends_clause(&tail[i..]) => from + i,
+        _ => before.len(),
+    }
 }
 
 /// "lee `~/.ssh/id_rsa`", "lis le fichier .env", "lies die Datei", "leia o arquivo": the file is
