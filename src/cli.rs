@@ -129,7 +129,9 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
         tool: a.tool,
         upstream: a.upstream,
     };
-    let report = run_check(&snap, &body, &input)?;
+    let engine = mcpguard::detect::engine::Engine::new(snap.detect.clone());
+    let names: Vec<&str> = snap.upstreams.iter().map(|u| u.name.as_str()).collect();
+    let report = run_check(&engine, &names, &body, &input)?;
     if a.json {
         println!("{}", render_json(&report));
     } else {
@@ -186,7 +188,8 @@ fn open_store(path: Option<PathBuf>) -> anyhow::Result<Store> {
                     ..Default::default()
                 },
             )?;
-            snap.store_path
+            snap.settings
+                .store_path
                 .context("no database: pass --store PATH (or set MCPGUARD_STATE_DIR)")?
         }
     };

@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use mcpguard::config::{self, Overrides, Snapshot};
+use mcpguard::config::{self, Model, Overrides};
+use mcpguard::control::reload::{Reloader, Trigger};
 use mcpguard::runtime::{self, Shutdown};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -148,18 +149,23 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
         drain_timeout: a.drain_timeout,
         store: a.store,
     };
-    let snapshot = config::load(a.config.as_deref(), &overrides)?;
-    serve(snapshot, None)
+    let model = config::load(a.config.as_deref(), &overrides)?;
+    serve(a.config, overrides, model, None)
 }
 
+/// Everything a start (or a reload) would check: the file, then building it (certificates,
+/// keys, CA bundles, upstream names), so a file that validates is one that loads.
 fn validate(path: &std::path::Path) -> anyhow::Result<()> {
-    let snap = config::load(Some(path), &Overrides::default())?;
+    let model = config::load(Some(path), &Overrides::default())?;
+    mcpguard::pipeline::snapshot::Builder::new()
+        .build(&model, 1)
+        .map_err(config::ConfigError::Invalid)?;
     println!(
         "{}: ok ({} upstream(s), {} route(s), listen {})",
         path.display(),
-        snap.upstreams.len(),
-        snap.routes.len(),
-        snap.listen
+        model.upstreams.len(),
+        model.routes.len(),
+        model.settings.listen
     );
     Ok(())
 }
@@ -187,7 +193,7 @@ fn demo(listen: String, workers: Option<usize>, server_only: bool) -> anyhow::Re
             mcpguard::demo::DemoServer::start(addr).context("cannot start the demo MCP server")?;
         println!("demo MCP server: {}", server.url());
         let shutdown = Shutdown::default();
-        install_signals(shutdown.clone())?;
+        install_signals(shutdown.clone(), None)?;
         while !shutdown.is_triggered() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
@@ -202,11 +208,11 @@ fn demo(listen: String, workers: Option<usize>, server_only: bool) -> anyhow::Re
         workers,
         ..Default::default()
     };
-    let snapshot = config::load(None, &overrides)?;
+    let model = config::load(None, &overrides)?;
     let banner = Banner {
         demo_upstream: server.url(),
     };
-    let r = serve(snapshot, Some(banner));
+    let r = serve(None, overrides, model, Some(banner));
     server.shutdown();
     r
 }
@@ -215,18 +221,20 @@ struct Banner {
     demo_upstream: String,
 }
 
-fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
-    let snapshot = Arc::new(snapshot);
+fn serve(
+    file: Option<PathBuf>,
+    overrides: Overrides,
+    model: Model,
+    banner: Option<Banner>,
+) -> anyhow::Result<()> {
     let shutdown = Shutdown::default();
-    install_signals(shutdown.clone())?;
-    let running = runtime::start(snapshot.clone(), shutdown.clone())?;
-    let scheme = if snapshot.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    for r in &snapshot.routes {
-        let up = &snapshot.upstreams[r.upstream];
+    let (reloader, live) = Reloader::start(file, overrides, &model)?;
+    install_signals(shutdown.clone(), Some(reloader.clone()))?;
+    let settings = &model.settings;
+    let running = runtime::start(settings, live, shutdown.clone())?;
+    let scheme = if model.tls.is_some() { "https" } else { "http" };
+    for r in &model.routes {
+        let up = &model.upstreams[r.upstream];
         tracing::info!(
             "route {scheme}://{}{} -> {} ({})",
             running.addr,
@@ -235,7 +243,13 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
             up.name
         );
     }
-    if let Some(admin) = snapshot.admin {
+    let pins = settings
+        .store_path
+        .as_deref()
+        .and_then(|p| mcpguard::control::watch::PinsWatch::open(p, running.shared.clone()));
+    mcpguard::control::watch::spawn(reloader.clone(), pins, shutdown.clone())
+        .context("cannot start the watch thread")?;
+    if let Some(admin) = settings.admin {
         let state = mcpguard::control::ControlState {
             store: running
                 .shared
@@ -244,11 +258,12 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
                 .then(|| running.shared.sink.counters()),
             workers: running.stats.clone(),
             shutdown: shutdown.clone(),
-            driver: runtime::driver_name(snapshot.driver),
+            driver: runtime::driver_name(settings.driver),
+            reloader,
         };
         let bound = mcpguard::control::spawn(admin, state)
             .with_context(|| format!("cannot listen on the admin address {admin}"))?;
-        tracing::info!("admin: http://{bound}/metrics /live /ready");
+        tracing::info!("admin: http://{bound}/metrics /live /ready /config, POST /config/reload");
     }
     if let Some(b) = banner {
         let url = format!("{scheme}://{}/mcp", running.addr);
@@ -266,15 +281,24 @@ fn serve(snapshot: Snapshot, banner: Option<Banner>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGTERM/SIGINT start the drain; a second one exits at once.
-fn install_signals(shutdown: Shutdown) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+/// SIGTERM/SIGINT start the drain; a second one exits at once. SIGHUP reloads the configuration.
+fn install_signals(shutdown: Shutdown, reloader: Option<Arc<Reloader>>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
         .context("cannot install signal handlers")?;
     std::thread::Builder::new()
         .name("mcpguard-signals".into())
         .spawn(move || {
             for sig in signals.forever() {
+                if sig == SIGHUP {
+                    match &reloader {
+                        Some(r) => {
+                            r.reload(Trigger::Signal, true);
+                        }
+                        None => tracing::info!("SIGHUP: nothing to reload"),
+                    }
+                    continue;
+                }
                 if shutdown.is_triggered() {
                     tracing::warn!(signal = sig, "second signal: exiting now");
                     std::process::exit(130);

@@ -1,17 +1,16 @@
-//! Validation of the raw model and its compilation into a `Snapshot`.
+//! Validation of the raw model into a [`Model`]: nothing is built or resolved here (no TLS
+//! config, no DNS, no detector automata); the layers that own those build them from the model.
 //!
 //! Every problem is collected with its key path (`upstreams[1].url: ...`) so an operator fixes the
 //! whole file in one pass instead of one error per run.
 
 use crate::config::duration::parse_duration;
+use crate::config::model::*;
 use crate::config::raw::{RawConfig, RawUpstream};
-use crate::config::snapshot::*;
 use crate::config::url::UpstreamUrl;
 use crate::config::ConfigError;
-use crate::mcp::session::SessionSealer;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::Path;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One validation problem, with the key path it belongs to.
@@ -49,9 +48,10 @@ impl Issues {
     }
 }
 
-/// Validates and compiles. Relative file paths are resolved against `base_dir` (the config's folder).
-pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError> {
+/// Validates. Relative file paths are resolved against `base_dir` (the config's folder).
+pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
     let mut issues = Issues(Vec::new());
+    let mut files: Vec<PathBuf> = Vec::new();
     let s = &raw.server;
 
     let listen_text = s.listen.as_deref().unwrap_or("127.0.0.1:8080");
@@ -91,16 +91,14 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
         Duration::from_secs(30),
     );
 
-    let tls = s.tls.as_ref().and_then(|t| {
-        let cert = base_dir.join(&t.cert);
-        let key = base_dir.join(&t.key);
-        match crate::net::tls::server_config(&cert, &key) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                issues.add("server.tls", e.to_string());
-                None
-            }
-        }
+    let tls = s.tls.as_ref().map(|t| {
+        let files_of = TlsFiles {
+            cert: base_dir.join(&t.cert),
+            key: base_dir.join(&t.key),
+        };
+        files.push(files_of.cert.clone());
+        files.push(files_of.key.clone());
+        files_of
     });
 
     let d = Limits::default();
@@ -167,33 +165,35 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
             .collect(),
     };
 
-    let sealer = match (&raw.sessions.secret, &raw.sessions.secret_file) {
+    let session_secret = match (&raw.sessions.secret, &raw.sessions.secret_file) {
         (Some(_), Some(_)) => {
             issues.add("sessions", "set either secret or secret_file, not both");
-            SessionSealer::random()
+            None
         }
         (Some(secret), None) if secret.len() < 16 => {
             issues.add("sessions.secret", "must be at least 16 characters");
-            SessionSealer::random()
+            None
         }
-        (Some(secret), None) => SessionSealer::from_secret(secret.as_bytes()),
-        (None, Some(file)) => match std::fs::read(base_dir.join(file)) {
-            Ok(bytes) if bytes.trim_ascii().len() >= 16 => {
-                SessionSealer::from_secret(bytes.trim_ascii())
+        (Some(secret), None) => Some(secret.as_bytes().to_vec()),
+        (None, Some(file)) => {
+            let path = base_dir.join(file);
+            files.push(path.clone());
+            match std::fs::read(&path) {
+                Ok(bytes) if bytes.trim_ascii().len() >= 16 => Some(bytes.trim_ascii().to_vec()),
+                Ok(_) => {
+                    issues.add(
+                        "sessions.secret_file",
+                        "the secret must be at least 16 bytes",
+                    );
+                    None
+                }
+                Err(e) => {
+                    issues.add("sessions.secret_file", format!("{}: {e}", file.display()));
+                    None
+                }
             }
-            Ok(_) => {
-                issues.add(
-                    "sessions.secret_file",
-                    "the secret must be at least 16 bytes",
-                );
-                SessionSealer::random()
-            }
-            Err(e) => {
-                issues.add("sessions.secret_file", format!("{}: {e}", file.display()));
-                SessionSealer::random()
-            }
-        },
-        (None, None) => SessionSealer::random(),
+        }
+        (None, None) => None,
     };
     let session_ttl = issues.duration(
         "sessions.ttl",
@@ -224,6 +224,9 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
             );
         }
         if let Some(up) = compile_upstream(&mut issues, i, u, base_dir) {
+            if let Some(ca) = &up.ca_file {
+                files.push(ca.clone());
+            }
             upstreams.push(up);
         }
     }
@@ -263,8 +266,18 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
                 format!("duplicate route for path `{path}`"),
             );
         }
+        let id = route_id(host.as_deref(), path);
+        if routes
+            .iter()
+            .any(|x: &Route| x.id == id && (x.path != path || x.host != host))
+        {
+            issues.add(
+                format!("routes[{i}]"),
+                "route id collision: change the path slightly",
+            );
+        }
         routes.push(Route {
-            id: i as u32,
+            id,
             path: path.to_string(),
             host,
             upstream: upstream.id,
@@ -289,22 +302,41 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Snapshot, ConfigError
     if !issues.0.is_empty() {
         return Err(ConfigError::Invalid(issues.0));
     }
-    Ok(Snapshot {
-        detect: Arc::new(crate::detect::engine::Engine::new(policy)),
-        store_path,
-        listen,
-        workers,
-        driver,
+    Ok(Model {
+        settings: Settings {
+            listen,
+            workers,
+            driver,
+            store_path,
+            admin,
+        },
         drain_timeout,
         tls,
         limits,
         allowed_origins,
-        sealer: Arc::new(sealer),
+        session_secret,
         session_ttl,
-        admin,
         upstreams,
         routes,
+        detect: policy,
+        files,
     })
+}
+
+/// FNV-1a over host and path: stable across reloads and file reorderings, and the same on every
+/// replica, so a sealed session id names its route without a shared table.
+pub fn route_id(host: Option<&str>, path: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in host
+        .unwrap_or("")
+        .bytes()
+        .chain(std::iter::once(0))
+        .chain(path.bytes())
+    {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
 }
 
 fn positive(issues: &mut Issues, path: &str, v: Option<usize>) -> Option<usize> {
@@ -322,7 +354,7 @@ fn compile_upstream(
     i: usize,
     u: &RawUpstream,
     base_dir: &Path,
-) -> Option<Upstream> {
+) -> Option<UpstreamSpec> {
     let p = |k: &str| format!("upstreams[{i}].{k}");
     if u.name.is_empty()
         || !u
@@ -350,52 +382,24 @@ fn compile_upstream(
             Transport::StreamableHttp
         }
     };
-    let addrs: Vec<SocketAddr> = match (url.host.as_str(), url.port).to_socket_addrs() {
-        Ok(a) => a.collect(),
-        Err(e) => {
-            issues.add(p("url"), format!("cannot resolve `{}`: {e}", url.host));
-            return None;
-        }
-    };
-    if addrs.is_empty() {
-        issues.add(p("url"), format!("`{}` resolves to no address", url.host));
-        return None;
+    if !url.tls && (u.ca_file.is_some() || u.tls_server_name.is_some()) {
+        issues.add(p("url"), "ca_file and tls_server_name need an https:// URL");
     }
-    let tls = if url.tls {
-        let name = u.tls_server_name.as_deref().unwrap_or(&url.host);
-        match crate::upstream::tls::client_config(u.ca_file.as_ref().map(|f| base_dir.join(f))) {
-            Ok(config) => match rustls::pki_types::ServerName::try_from(name.to_string()) {
-                Ok(server_name) => Some(UpstreamTls {
-                    config,
-                    server_name,
-                }),
-                Err(_) => {
-                    issues.add(
-                        p("tls_server_name"),
-                        format!("`{name}` is not a valid server name"),
-                    );
-                    None
-                }
-            },
-            Err(e) => {
-                issues.add(p("ca_file"), e.to_string());
-                None
-            }
+    if let Some(name) = &u.tls_server_name {
+        if rustls::pki_types::ServerName::try_from(name.as_str()).is_err() {
+            issues.add(
+                p("tls_server_name"),
+                format!("`{name}` is not a valid server name"),
+            );
         }
-    } else {
-        if u.ca_file.is_some() || u.tls_server_name.is_some() {
-            issues.add(p("url"), "ca_file and tls_server_name need an https:// URL");
-        }
-        None
-    };
-    Some(Upstream {
+    }
+    Some(UpstreamSpec {
         id: i,
         name: u.name.clone(),
-        authority: url.authority(),
         url,
-        addrs,
         transport,
-        tls,
+        ca_file: u.ca_file.as_ref().map(|f| base_dir.join(f)),
+        tls_server_name: u.tls_server_name.clone(),
         connect_timeout: issues.duration(&p("connect_timeout"), &u.connect_timeout, secs(5)),
         response_timeout: issues.duration(&p("response_timeout"), &u.response_timeout, secs(120)),
         idle_stream_timeout: issues.duration(
@@ -499,11 +503,14 @@ mod tests {
             path = "/mcp/a/"
             upstream = "a"
         "#);
-        let snap = compile(&r, Path::new(".")).unwrap();
-        assert_eq!(snap.routes[0].path, "/mcp/a");
-        assert_eq!(snap.routes[1].path, "/");
-        assert_eq!(snap.upstreams[0].authority, "127.0.0.1:9");
-        assert_eq!(snap.limits.max_body_bytes, 4 * 1024 * 1024);
+        let model = compile(&r, Path::new(".")).unwrap();
+        assert_eq!(model.routes[0].path, "/mcp/a");
+        assert_eq!(model.routes[1].path, "/");
+        assert_eq!(model.upstreams[0].url.authority(), "127.0.0.1:9");
+        assert_eq!(model.limits.max_body_bytes, 4 * 1024 * 1024);
+        // Route ids depend on host and path only, never on the position in the file.
+        assert_eq!(model.routes[0].id, route_id(None, "/mcp/a"));
+        assert_ne!(model.routes[0].id, model.routes[1].id);
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! `[detect]` and `[store]` → the compiled detection policy and the database location.
 
 use crate::config::compile::Issues;
+use crate::config::model::UpstreamSpec;
 use crate::config::raw::{RawDetect, RawStore};
-use crate::config::snapshot::Upstream;
 use crate::detect::engine::all_rules;
 use crate::detect::policy::{family_by_name, parse_setting, Override, Policy, Setting};
 use crate::detect::scan::Family;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub(crate) fn policy(raw: &RawDetect, upstreams: &[Upstream], issues: &mut Issues) -> Policy {
+pub(crate) fn policy(raw: &RawDetect, upstreams: &[UpstreamSpec], issues: &mut Issues) -> Policy {
     let mut p = Policy::builtin(all_rules());
     p.enabled = raw.enabled.unwrap_or(true);
     for (f, s) in families(&raw.families, "detect.families", issues) {

@@ -1,16 +1,18 @@
-//! Configuration: the TOML file and the command-line flags, merged, validated and compiled into one
-//! immutable [`Snapshot`] that the workers share.
+//! Configuration: the TOML file and the command-line flags, merged and validated into one
+//! [`Model`]. Nothing here builds runtime objects; `pipeline::snapshot` does, from the model.
 
 pub mod compile;
 pub mod detect;
 pub mod duration;
+pub mod model;
 pub mod raw;
-pub mod snapshot;
 pub mod url;
 
 pub use compile::Issue;
+pub use model::{
+    DriverChoice, Limits, Model, OriginPattern, Route, Settings, TlsFiles, Transport, UpstreamSpec,
+};
 pub use raw::RawConfig;
-pub use snapshot::{DriverChoice, Limits, Route, Snapshot, Transport, Upstream};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -79,21 +81,40 @@ pub fn parse(text: &str) -> Result<RawConfig, ConfigError> {
     })
 }
 
-/// Loads an optional file, applies the flags, and compiles.
-pub fn load(file: Option<&Path>, o: &Overrides) -> Result<Snapshot, ConfigError> {
+/// Loads an optional file, applies the flags, and validates.
+pub fn load(file: Option<&Path>, o: &Overrides) -> Result<Model, ConfigError> {
+    match file {
+        Some(path) => {
+            let text = read(path)?;
+            load_text(Some(path), &text, o)
+        }
+        None => load_text(None, "", o),
+    }
+}
+
+/// Reads a config file (the reloader hashes the same bytes it then parses).
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Validates `text`, the content of `file` (or of no file), with the flags applied.
+pub fn load_text(file: Option<&Path>, text: &str, o: &Overrides) -> Result<Model, ConfigError> {
     let (mut raw, base) = match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (parse(&text)?, base)
+            (parse(text)?, base)
         }
         None => (RawConfig::default(), PathBuf::from(".")),
     };
     apply(&mut raw, o);
-    compile::compile(&raw, &base)
+    let mut model = compile::compile(&raw, &base)?;
+    if let Some(path) = file {
+        model.files.insert(0, path.to_path_buf());
+    }
+    Ok(model)
 }
 
 fn apply(raw: &mut RawConfig, o: &Overrides) {
@@ -201,7 +222,7 @@ mod tests {
         };
         apply(&mut raw, &o);
         let snap = compile::compile(&raw, Path::new(".")).unwrap();
-        assert_eq!(snap.listen.port(), 3);
+        assert_eq!(snap.settings.listen.port(), 3);
         assert_eq!(snap.upstreams.len(), 2);
         assert_eq!(snap.upstreams[1].name, "default-2");
         assert!(snap
@@ -218,6 +239,6 @@ mod tests {
         };
         let snap = load(None, &o).unwrap();
         assert_eq!(snap.routes.len(), 1);
-        assert_eq!(snap.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(snap.settings.listen.to_string(), "127.0.0.1:8080");
     }
 }

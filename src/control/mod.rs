@@ -1,9 +1,11 @@
-//! The control thread: health probes and Prometheus metrics on their own port, away from the data
-//! plane (blocking std I/O on one named thread; it never touches a reactor).
+//! The control plane, away from the data plane (blocking std I/O on named threads; it never
+//! touches a reactor): the admin listener (health probes, Prometheus metrics, `POST
+//! /config/reload`), the configuration reloader and the file and pin watch.
 
-pub mod stats;
+pub mod reload;
+pub mod watch;
 
-use stats::WorkerStats;
+use crate::stats::WorkerStats;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
@@ -17,6 +19,7 @@ pub struct ControlState {
     pub driver: &'static str,
     /// The store writer's counters, when there is a database.
     pub store: Option<crate::store::writer::StoreCounters>,
+    pub reloader: Arc<reload::Reloader>,
 }
 
 /// Binds the admin listener and serves it on a thread named `mcpguard-control`.
@@ -54,17 +57,37 @@ fn serve(mut s: TcpStream, state: &ControlState) -> std::io::Result<()> {
         }
     }
     let line = std::str::from_utf8(&buf[..len]).unwrap_or("");
-    let path = line.split_whitespace().nth(1).unwrap_or("/");
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or("GET");
+    let path = words.next().unwrap_or("/");
     let draining = state.shutdown.is_triggered();
-    let (status, ctype, body) = match path {
-        "/live" | "/health" => (200, "text/plain", "ok\n".to_string()),
-        "/ready" if draining => (503, "text/plain", "draining\n".to_string()),
-        "/ready" => (200, "text/plain", "ready\n".to_string()),
-        "/metrics" => (200, "text/plain; version=0.0.4", metrics(state)),
+    let json = "application/json";
+    let (status, ctype, body) = match (method, path) {
+        ("GET", "/live" | "/health") => (200, "text/plain", "ok\n".to_string()),
+        ("GET", "/ready") if draining => (503, "text/plain", "draining\n".to_string()),
+        ("GET", "/ready") => (200, "text/plain", "ready\n".to_string()),
+        ("GET", "/metrics") => (200, "text/plain; version=0.0.4", metrics(state)),
+        ("GET", "/config") => {
+            let body = serde_json::json!({"generation": state.reloader.generation()});
+            (200, json, body.to_string())
+        }
+        ("POST", "/config/reload") => {
+            let outcome = state.reloader.reload(reload::Trigger::Admin, true);
+            let status = match outcome {
+                reload::Outcome::Rejected { .. } => 422,
+                _ => 200,
+            };
+            (status, json, outcome.to_json())
+        }
+        (_, "/live" | "/health" | "/ready" | "/metrics" | "/config" | "/config/reload") => {
+            (405, "text/plain", "method not allowed\n".to_string())
+        }
         _ => (404, "text/plain", "not found\n".to_string()),
     };
     let reason = match status {
         200 => "OK",
+        405 => "Method Not Allowed",
+        422 => "Unprocessable Content",
         503 => "Service Unavailable",
         _ => "Not Found",
     };
@@ -148,9 +171,48 @@ fn metrics(state: &ControlState) -> String {
         let v = sum(&|w| w.responses[class].load(Ordering::Relaxed));
         let _ = writeln!(out, "mcpguard_responses_total{{class=\"{class}xx\"}} {v}");
     }
+    let _ = writeln!(out, "# HELP mcpguard_rejections_by_reason_total Answers the gateway gave itself, by reason\n# TYPE mcpguard_rejections_by_reason_total counter");
+    let mut reasons: Vec<(&str, u64)> = Vec::new();
+    for w in &state.workers {
+        for (k, n) in w.rejections_by_reason() {
+            match reasons.iter_mut().find(|(r, _)| *r == k) {
+                Some((_, t)) => *t += n,
+                None => reasons.push((k, n)),
+            }
+        }
+    }
+    reasons.sort_unstable();
+    for (k, n) in reasons {
+        let _ = writeln!(
+            out,
+            "mcpguard_rejections_by_reason_total{{reason=\"{k}\"}} {n}"
+        );
+    }
+    config_metrics(state, &mut out);
     detect_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out
+}
+
+fn config_metrics(state: &ControlState, out: &mut String) {
+    use std::fmt::Write as _;
+    let r = &state.reloader;
+    let _ = writeln!(out, "# HELP mcpguard_config_generation Generation of the configuration in force (1 at start)\n# TYPE mcpguard_config_generation gauge\nmcpguard_config_generation {}", r.generation());
+    let _ = writeln!(out, "# HELP mcpguard_config_reloads_total Configuration reloads by result\n# TYPE mcpguard_config_reloads_total counter");
+    let c = &r.counters;
+    for (result, v) in [
+        ("success", &c.success),
+        ("failure", &c.failure),
+        ("unchanged", &c.unchanged),
+    ] {
+        let _ = writeln!(
+            out,
+            "mcpguard_config_reloads_total{{result=\"{result}\"}} {}",
+            v.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_config_last_reload_success_timestamp_seconds When the configuration in force was loaded\n# TYPE mcpguard_config_last_reload_success_timestamp_seconds gauge\nmcpguard_config_last_reload_success_timestamp_seconds {}", c.last_success_unix.load(Ordering::Relaxed));
+    let _ = writeln!(out, "# HELP mcpguard_config_retired_snapshots Replaced configurations still held by requests in flight\n# TYPE mcpguard_config_retired_snapshots gauge\nmcpguard_config_retired_snapshots {}", r.retired());
 }
 
 fn detect_metrics(state: &ControlState, out: &mut String) {

@@ -1,8 +1,7 @@
 //! `mcpguard check`: runs one message through the same engine and policy the gateway would use
 //! and reports every finding, the decision, and what would be forwarded.
 
-use crate::config::Snapshot;
-use crate::detect::engine::{Decision, Target, Verdict};
+use crate::detect::engine::{Decision, Engine, Target, Verdict};
 use crate::detect::extract::Context;
 use crate::detect::redact;
 use crate::detect::scan::Direction;
@@ -39,18 +38,25 @@ pub struct CheckReport {
     pub forwarded: Option<Vec<u8>>,
 }
 
-pub fn check(snap: &Snapshot, body: &[u8], input: &CheckInput) -> Result<CheckReport, CheckError> {
+/// Checks `body` under `engine`'s policy; `upstreams` are the configured upstream names in
+/// order (the policy's upstream index).
+pub fn check(
+    engine: &Engine,
+    upstreams: &[&str],
+    body: &[u8],
+    input: &CheckInput,
+) -> Result<CheckReport, CheckError> {
     let up = match &input.upstream {
-        Some(name) => snap
-            .upstreams
+        Some(name) => upstreams
             .iter()
-            .find(|u| &u.name == name)
+            .position(|u| u == name)
             .ok_or_else(|| CheckError::NoUpstream(name.clone()))?,
-        None => snap
-            .upstreams
-            .first()
-            .ok_or_else(|| CheckError::NoUpstream("(none configured)".into()))?,
+        None if upstreams.is_empty() => {
+            return Err(CheckError::NoUpstream("(none configured)".into()))
+        }
+        None => 0,
     };
+    let up_name = upstreams[up];
     let mut inspector = Inspector::new();
     // The direction, when not given: a message with a result or error, or a request the
     // server sends (sampling, elicitation), travels server to client.
@@ -61,8 +67,8 @@ pub fn check(snap: &Snapshot, body: &[u8], input: &CheckInput) -> Result<CheckRe
     let pins = PinSet::empty();
     let sink = StoreSink::disabled();
     let target = Target {
-        upstream_id: up.id,
-        upstream: &up.name,
+        upstream_id: up,
+        upstream: up_name,
         pins: &pins,
         sink: &sink,
     };
@@ -73,7 +79,7 @@ pub fn check(snap: &Snapshot, body: &[u8], input: &CheckInput) -> Result<CheckRe
     };
     let mut scratch = Default::default();
     let (_, verdict) = inspector.inspect_with(body, |nodes, _| {
-        snap.detect.scan(nodes, ctx, &target, &mut scratch)
+        engine.scan(nodes, ctx, &target, &mut scratch)
     })?;
     let forwarded = if verdict.decision.rewrites() {
         redact::rewrite(

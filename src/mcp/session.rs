@@ -14,6 +14,14 @@
 //! blobs (with their `purpose` byte) can never be substituted for each other.
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the epoch: the clock sealed session ids and revocations are written in.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

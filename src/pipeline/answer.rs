@@ -1,19 +1,25 @@
-//! Answers the gateway gives itself: HTTP-level errors, JSON-RPC errors, upstream failures.
-//! Each is counted and logged with its reason; the connection stays open when framing is intact.
+//! Answers the gateway gives itself. [`reject`] is the one place a phase's [`Reject`] becomes a
+//! response: counted (in total and by reason), logged, audited, written. Upstream failures are
+//! answered here too (502/504 with a JSON-RPC error naming the upstream). The connection stays
+//! open when framing is intact.
 
-use crate::config::Upstream;
-use crate::control::stats::WorkerStats;
-use crate::mcp::envelope::{EnvelopeError, JsonRpcId};
+use crate::config::Route;
+use crate::mcp::envelope::JsonRpcId;
 use crate::mcp::errors::{codes, jsonrpc_error_body};
 use crate::net::conn::Conn;
-use crate::net::respond;
-use crate::pipeline::{Disposition, Request};
-use crate::runtime::worker::Worker;
-use crate::upstream::UpstreamError;
+use crate::net::{respond, Disposition, Request};
+use crate::pipeline::ctx::{Ctx, Reject, RejectBody};
+use crate::pipeline::snapshot::Snapshot;
+use crate::pipeline::worker::Worker;
+use crate::stats::WorkerStats;
+use crate::store::audit::AuditRecord;
+use crate::upstream::{Peer, UpstreamError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Sends a complete response; `Close` if writing fails or the worker drains.
 pub async fn send(
     w: &Worker,
+    snap: &Snapshot,
     down: &mut Conn,
     status: u16,
     content_type: &str,
@@ -24,90 +30,119 @@ pub async fn send(
     let mut out = Vec::with_capacity(192 + body.len());
     respond::full(&mut out, status, content_type, extra, body, close);
     w.stats.response(status);
-    match down
-        .write_all_timeout(out, w.snapshot.limits.body_timeout)
-        .await
-    {
+    match down.write_all_timeout(out, snap.limits.body_timeout).await {
         Ok(_) if !close => Disposition::KeepAlive,
         _ => Disposition::Close,
     }
 }
 
-pub async fn http_error(
-    w: &Worker,
-    req: &Request,
-    down: &mut Conn,
-    status: u16,
-    reason: &'static str,
-    message: &str,
-) -> Disposition {
+/// Where in the pipeline a rejection happened: before routing there is no route or upstream.
+pub struct At<'a> {
+    pub w: &'a Worker,
+    pub snap: &'a Snapshot,
+    pub req: &'a Request,
+    pub route: Option<(&'a Route, &'a Peer)>,
+    pub id: Option<&'a JsonRpcId>,
+    pub method: Option<&'a str>,
+}
+
+impl<'a> At<'a> {
+    pub fn ctx(cx: &'a Ctx<'a>) -> Self {
+        let first = cx.message.as_ref().map(|m| m.first());
+        Self {
+            w: cx.w,
+            snap: cx.snap,
+            req: cx.req,
+            route: Some((cx.route, cx.up)),
+            id: cx.rpc_id(),
+            method: first.and_then(|m| m.method.as_deref()),
+        }
+    }
+}
+
+/// Answers a rejection: the single place every refusal is counted, logged and audited.
+pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
+    let w = at.w;
     WorkerStats::inc(&w.stats.rejections_total);
-    tracing::debug!(status, reason, peer = %req.peer, path = req.head.path(), "{message}");
-    let body = respond::http_error_body(status, reason, message);
-    let extra: &[(&str, &[u8])] = if status == 405 {
+    w.stats.rejection(r.reason);
+    tracing::debug!(
+        status = r.status,
+        reason = r.reason,
+        peer = %at.req.peer,
+        path = at.req.head.path(),
+        "{}",
+        r.message
+    );
+    if !r.audited {
+        audit(&at, r.reason);
+    }
+    let extra: &[(&str, &[u8])] = if r.status == 405 {
         &[("Allow", b"GET, POST, DELETE, OPTIONS")]
     } else {
         &[]
     };
-    send(w, down, status, "application/json", extra, &body).await
+    let body = match r.body {
+        RejectBody::Http => respond::http_error_body(r.status, r.reason, &r.message),
+        RejectBody::Rpc { code, extra } => jsonrpc_error_body(
+            at.id,
+            code,
+            &r.message,
+            r.reason,
+            extra.as_ref().map(|(k, v)| (*k, v.as_str())),
+        ),
+        RejectBody::Raw(b) => b,
+    };
+    send(w, at.snap, down, r.status, "application/json", extra, &body).await
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn rpc_error(
-    w: &Worker,
-    req: &Request,
-    down: &mut Conn,
-    status: u16,
-    id: Option<&JsonRpcId>,
-    code: i32,
-    message: &str,
-    reason: &'static str,
-    extra: Option<(&str, &str)>,
-) -> Disposition {
-    WorkerStats::inc(&w.stats.rejections_total);
-    tracing::debug!(status, code, reason, peer = %req.peer, path = req.head.path(), "{message}");
-    let body = jsonrpc_error_body(id, code, message, reason, extra);
-    send(w, down, status, "application/json", &[], &body).await
+fn audit(at: &At<'_>, reason: &'static str) {
+    let sink = &at.w.shared.sink;
+    if !sink.is_enabled() {
+        return;
+    }
+    let ts_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let (route, upstream) = match at.route {
+        Some((r, u)) => (r.path.clone(), u.name.clone()),
+        None => (at.req.head.path().to_string(), String::new()),
+    };
+    sink.audit(AuditRecord {
+        ts_ms,
+        worker: at.w.id as u16,
+        route,
+        upstream,
+        direction: "request",
+        method: at.method.map(str::to_string),
+        tool: None,
+        rpc_id: at.id.map(crate::pipeline::detect::rpc_id_text),
+        decision: "reject",
+        client: Some(at.req.peer.ip().to_string()),
+        findings: Vec::new(),
+        reason: Some(reason),
+    });
 }
 
-pub async fn upstream_error(
-    w: &Worker,
-    req: &Request,
-    down: &mut Conn,
-    up: &Upstream,
-    id: Option<&JsonRpcId>,
-    err: &UpstreamError,
-) -> Disposition {
-    WorkerStats::inc(&w.stats.upstream_errors_total);
-    tracing::warn!(upstream = %up.name, peer = %req.peer, reason = err.reason(), error = %err, "upstream failed");
+pub async fn upstream_error(cx: &Ctx<'_>, down: &mut Conn, err: &UpstreamError) -> Disposition {
+    let up = cx.up;
+    WorkerStats::inc(&cx.w.stats.upstream_errors_total);
+    tracing::warn!(upstream = %up.name, peer = %cx.req.peer, reason = err.reason(), error = %err, "upstream failed");
     let message = format!("upstream `{}` {}", up.name, err.public_message());
     let body = jsonrpc_error_body(
-        id,
+        cx.rpc_id(),
         codes::UPSTREAM_ERROR,
         &message,
         err.reason(),
         Some(("upstream", &up.name)),
     );
-    send(w, down, err.status(), "application/json", &[], &body).await
-}
-
-/// A body that is not JSON (-32700) or not JSON-RPC 2.0 (-32600): 400, no id to echo.
-pub async fn envelope_error(
-    w: &Worker,
-    req: &Request,
-    down: &mut Conn,
-    e: &EnvelopeError,
-) -> Disposition {
-    rpc_error(
-        w,
-        req,
+    send(
+        cx.w,
+        cx.snap,
         down,
-        400,
-        None,
-        e.code(),
-        e.message(),
-        e.reason(),
-        None,
+        err.status(),
+        "application/json",
+        &[],
+        &body,
     )
     .await
 }
@@ -115,31 +150,12 @@ pub async fn envelope_error(
 /// Sends `request` upstream; on failure the client has been answered and the disposition is the
 /// error side.
 pub async fn exchange_or_error(
-    w: &Worker,
-    req: &Request,
+    cx: &Ctx<'_>,
     down: &mut Conn,
-    up: &Upstream,
     request: Vec<u8>,
-    id: Option<&JsonRpcId>,
 ) -> Result<crate::upstream::exchange::Exchange, Disposition> {
-    match crate::upstream::exchange::send(w, up, request, false).await {
+    match crate::upstream::exchange::send(&cx.w.pool, &cx.w.stats, cx.up, request, false).await {
         Ok(ex) => Ok(ex),
-        Err(e) => Err(upstream_error(w, req, down, up, id, &e).await),
+        Err(e) => Err(upstream_error(cx, down, &e).await),
     }
-}
-
-/// A client message the detection policy refused: a JSON-RPC error naming the rules (HTTP 200
-/// for a request, which awaits a JSON-RPC answer; 403 for a notification or response, which
-/// the transport spec answers with an HTTP error).
-pub async fn policy_denied(
-    w: &Worker,
-    down: &mut Conn,
-    id: Option<&JsonRpcId>,
-    direction: crate::detect::scan::Direction,
-    verdict: &crate::detect::engine::Verdict,
-) -> Disposition {
-    WorkerStats::inc(&w.stats.rejections_total);
-    let body = crate::pipeline::detect::denial_body(id, direction, verdict);
-    let status = if id.is_some() { 200 } else { 403 };
-    send(w, down, status, "application/json", &[], &body).await
 }

@@ -6,15 +6,17 @@
 //! parse. Only messages with findings leave a trace (metrics by family and action, one log line,
 //! one audit record sent to the store's writer thread, never written here).
 
-use crate::config::{Route, Upstream};
+use crate::config::Route;
 use crate::detect::engine::{Decision, Target, Verdict};
 use crate::detect::extract::Context;
 use crate::detect::redact;
 use crate::detect::scan::Direction;
 use crate::mcp::envelope::{Envelope, EnvelopeError, JsonRpcId};
 use crate::mcp::errors::{codes, write_json_string};
-use crate::runtime::worker::Worker;
+use crate::pipeline::snapshot::Snapshot;
+use crate::pipeline::worker::Worker;
 use crate::store::audit::{AuditRecord, FindingRecord};
+use crate::upstream::Peer;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What the response scan needs to know about the request it answers.
@@ -27,12 +29,13 @@ pub struct RequestInfo<'a> {
 /// Parses and validates `body` and, when detection is on, scans it.
 pub fn inspect(
     w: &Worker,
-    up: &Upstream,
+    snap: &Snapshot,
+    up: &Peer,
     body: &[u8],
     direction: Direction,
     ex: RequestInfo<'_>,
 ) -> Result<(Envelope, Verdict), EnvelopeError> {
-    let engine = &w.snapshot.detect;
+    let engine = &snap.detect;
     let mut inspector = w.inspector.borrow_mut();
     if !engine.enabled() {
         return inspector.inspect(body).map(|e| (e, Verdict::allow()));
@@ -58,7 +61,7 @@ pub fn inspect(
 pub fn record(
     w: &Worker,
     route: &Route,
-    up: &Upstream,
+    up: &Peer,
     peer: Option<std::net::SocketAddr>,
     direction: Direction,
     id: Option<&JsonRpcId>,
@@ -107,39 +110,14 @@ pub fn record(
                 tool: f.tool.clone(),
             })
             .collect(),
+        reason: None,
     });
 }
 
-fn rpc_id_text(id: &JsonRpcId) -> String {
+pub(crate) fn rpc_id_text(id: &JsonRpcId) -> String {
     match id {
         JsonRpcId::Num(n) => n.to_string(),
         JsonRpcId::Str(s) => s.to_string(),
-    }
-}
-
-/// Records a client message's verdict and returns the bytes to forward, or `None` when the
-/// message is refused (blocked, or a rewrite failed).
-pub fn admit<'b>(
-    w: &Worker,
-    route: &Route,
-    up: &Upstream,
-    req: &crate::pipeline::Request,
-    id: Option<&JsonRpcId>,
-    verdict: &Verdict,
-    body: &'b [u8],
-) -> Option<std::borrow::Cow<'b, [u8]>> {
-    record(
-        w,
-        route,
-        up,
-        Some(req.peer),
-        Direction::Request,
-        id,
-        verdict,
-    );
-    match verdict.decision {
-        Decision::Block => None,
-        _ => forwardable(body, verdict),
     }
 }
 

@@ -1,65 +1,59 @@
-//! The request pipeline: the ordered phases every request passes, and the context they share.
+//! The request pipeline: one [`Ctx`] per request, an ordered chain of [`phase`]s that each pass,
+//! fill in the context or refuse with a [`Reject`], and one place that answers refusals
+//! ([`answer::reject`]). Both transports (Streamable HTTP and legacy HTTP+SSE) run the same
+//! message phases; the server-to-client direction passes one [`filter`] for every JSON body and
+//! every SSE event.
 //!
-//! Phases, in order (each may pass, answer the client itself, or hand over to the next):
-//! 1. `route`   — Host + path → route → upstream; unknown paths get 404.
-//! 2. `origin`  — DNS-rebinding protection: a browser `Origin` outside the allow-list gets 403.
-//! 3. transport — `streamable` (POST/GET/DELETE of Streamable HTTP) or `legacy_sse`
-//!    (GET /sse + POST to the announced endpoint), which in turn:
-//!    a. parse the JSON-RPC body (400 with -32700 / -32600),
-//!    b. check the protocol-era headers (`MCP-Protocol-Version`; `Mcp-Method`/`Mcp-Name` against
-//!    the body: 400 with -32020),
-//!    c. open the gateway's sealed session id (404 when unknown, forged or expired),
-//!    d. `detect`: scan the message (same parse) and block, redact or log per policy,
-//!    e. forward the ORIGINAL body bytes (or their redaction) upstream on this worker's pool,
-//!    f. relay the response: JSON whole, SSE event by event, re-sealing upstream session ids;
-//!    each JSON body and each SSE event is scanned by `detect` before the client sees it.
-//!
-//! Every answer the gateway gives itself carries a machine-readable `reason` (JSON-RPC error
-//! `data.reason`, or `error.reason` for HTTP-level errors).
+//! Every request loads the published [`snapshot::Snapshot`] once ([`worker::Worker::snapshot`])
+//! and keeps it to its end, so a reload never changes the rules under a request in flight.
 
 pub mod answer;
+pub mod ctx;
 pub mod detect;
+pub mod filter;
 pub mod legacy_sse;
-pub mod origin;
+pub mod live;
+pub mod phase;
 pub mod relay;
-pub mod route;
+pub mod revocation;
 pub mod session;
+pub mod shared;
+pub mod snapshot;
 pub mod streamable;
+pub mod worker;
+
+pub use ctx::{Ctx, Reject};
+pub use snapshot::Snapshot;
+pub use worker::Worker;
 
 use crate::config::Transport;
 use crate::net::conn::Conn;
-use crate::net::h1::request::RequestHead;
-use crate::runtime::worker::Worker;
-use bytes::Bytes;
-use std::net::SocketAddr;
-
-/// A request whose head and body have been read and passed the codec.
-pub struct Request {
-    pub head: RequestHead,
-    pub body: Bytes,
-    pub peer: SocketAddr,
-    pub tls: bool,
-}
-
-/// Whether the downstream connection may serve another request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    KeepAlive,
-    Close,
-}
+use crate::net::{Disposition, Request};
+use answer::At;
 
 pub async fn handle(w: &Worker, req: &Request, down: &mut Conn) -> Disposition {
-    let snap = &w.snapshot;
-    let Some((route, rest)) = route::find(&snap.routes, &req.head) else {
-        return answer::http_error(w, req, down, 404, "no_route", "no MCP server at this path")
-            .await;
+    let snap = w.snapshot();
+    let snap: &Snapshot = &snap;
+    let early = |route| At {
+        w,
+        snap,
+        req,
+        route,
+        id: None,
+        method: None,
     };
-    if let Err(reason) = origin::check(&snap.allowed_origins, req.head.header("origin")) {
-        return answer::http_error(w, req, down, 403, reason, "this Origin is not allowed").await;
-    }
+    let Some((route, rest)) = phase::route::find(&snap.routes, &req.head) else {
+        let r = Reject::http(404, "no_route", "no MCP server at this path");
+        return answer::reject(early(None), down, r).await;
+    };
     let up = &snap.upstreams[route.upstream];
+    if let Err(reason) = phase::origin::check(&snap.allowed_origins, req.head.header("origin")) {
+        let r = Reject::http(403, reason, "this Origin is not allowed");
+        return answer::reject(early(Some((route, up))), down, r).await;
+    }
+    let mut cx = Ctx::new(w, snap, req, route, up, rest);
     match up.transport {
-        Transport::StreamableHttp => streamable::handle(w, route, up, rest, req, down).await,
-        Transport::LegacySse => legacy_sse::handle(w, route, up, rest, req, down).await,
+        Transport::StreamableHttp => streamable::handle(&mut cx, down).await,
+        Transport::LegacySse => legacy_sse::handle(&mut cx, down).await,
     }
 }

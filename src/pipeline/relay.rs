@@ -1,4 +1,4 @@
-//! Phase 3e: relaying an upstream response to the client.
+//! Relaying an upstream response to the client.
 //!
 //! JSON (and every non-stream) body is read whole, bounded by `max_response_bytes`, so later
 //! phases can inspect it before the client sees a byte; a failure before the head is sent becomes
@@ -6,21 +6,19 @@
 //! as one chunk per read; if the upstream breaks a POST stream before the answer came, the client
 //! gets a final JSON-RPC error event for its request instead of a silent cut.
 
-use crate::config::{Route, Upstream};
-use crate::control::stats::WorkerStats;
-use crate::detect::engine::Decision;
-use crate::detect::scan::Direction;
-use crate::mcp::envelope::{JsonRpcId, MessageKind};
+use crate::mcp::envelope::JsonRpcId;
 use crate::mcp::errors::{codes, jsonrpc_error_body};
 use crate::mcp::sse::{encode_event, SseParser};
 use crate::net::body::{BodyError, BodyState};
 use crate::net::conn::{Conn, ReadError};
 use crate::net::h1::chunked::{encode_chunk, LAST_CHUNK};
 use crate::net::h1::response::{ResponseFraming, ResponseHead};
-use crate::net::respond;
-use crate::pipeline::detect::{self, RequestInfo};
-use crate::pipeline::{answer, session, Disposition, Request};
-use crate::runtime::worker::Worker;
+use crate::net::{respond, Disposition};
+use crate::pipeline::ctx::Ctx;
+use crate::pipeline::detect::RequestInfo;
+use crate::pipeline::filter::{server_message, Answering, Carrier, Outcome};
+use crate::pipeline::{answer, session};
+use crate::stats::WorkerStats;
 use crate::upstream::exchange::Exchange;
 use crate::upstream::UpstreamError;
 use std::time::Instant;
@@ -46,7 +44,6 @@ pub type EndpointRewrite<'a> = dyn Fn(&str) -> Option<String> + 'a;
 const CLIENT_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct RelayOptions<'a> {
-    pub route: &'a Route,
     /// The sealed id the client sent and the upstream id inside it, so an unchanged upstream
     /// session is answered with the client's own token instead of a fresh seal.
     pub client_session: Option<(&'a [u8], &'a str)>,
@@ -58,28 +55,36 @@ pub struct RelayOptions<'a> {
     pub exchange: RequestInfo<'a>,
 }
 
+impl RelayOptions<'_> {
+    fn answering(&self) -> Answering<'_> {
+        Answering {
+            exchange: self.exchange,
+            request_id: self.request_id,
+        }
+    }
+}
+
 pub async fn relay(
-    w: &Worker,
-    req: &Request,
-    up: &Upstream,
+    cx: &Ctx<'_>,
     ex: Exchange,
     down: &mut Conn,
     opts: RelayOptions<'_>,
 ) -> Disposition {
+    let (w, up) = (cx.w, cx.up);
     let Exchange { mut conn, head } = ex;
     let is_stream = (200..300).contains(&head.status())
         && head.content_type_is("text/event-stream")
         && head.framing() != ResponseFraming::None;
-    let session = session_header(w, &head, &opts);
+    let session = session_header(cx, &head, &opts);
     if is_stream {
-        return relay_stream(w, req, up, conn, &head, session.as_deref(), down, &opts).await;
+        return relay_stream(cx, conn, &head, session.as_deref(), down, &opts).await;
     }
-    let limits = &w.snapshot.limits;
+    let limits = &cx.snap.limits;
     let mut state = match head.framing() {
         ResponseFraming::None => BodyState::Done,
         ResponseFraming::Length(n) if n > limits.max_response_bytes as u64 => {
             let err = UpstreamError::TooLarge(limits.max_response_bytes);
-            return answer::upstream_error(w, req, down, up, opts.request_id, &err).await;
+            return answer::upstream_error(cx, down, &err).await;
         }
         ResponseFraming::Length(n) => BodyState::length(n),
         ResponseFraming::Chunked => BodyState::chunked(),
@@ -92,14 +97,14 @@ pub async fn relay(
         .await
     {
         let err = upstream_body_error(e);
-        return answer::upstream_error(w, req, down, up, opts.request_id, &err).await;
+        return answer::upstream_error(cx, down, &err).await;
     }
     if head.keep_alive() && head.framing() != ResponseFraming::UntilClose {
         w.pool.put(up, conn, Instant::now());
     }
-    let body = match scan_json_body(w, req, up, &head, body, &opts) {
+    let body = match filter_json_body(cx, &head, body, &opts) {
         Ok(b) => b,
-        Err(err) => return answer::upstream_error(w, req, down, up, opts.request_id, &err).await,
+        Err(err) => return answer::upstream_error(cx, down, &err).await,
     };
     let close = w.draining();
     let mut out = Vec::with_capacity(256 + body.len());
@@ -119,18 +124,16 @@ pub async fn relay(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn relay_stream(
-    w: &Worker,
-    req: &Request,
-    up: &Upstream,
+    cx: &Ctx<'_>,
     mut conn: Conn,
     head: &ResponseHead,
     session: Option<&str>,
     down: &mut Conn,
     opts: &RelayOptions<'_>,
 ) -> Disposition {
-    let limits = &w.snapshot.limits;
+    let (w, up, req) = (cx.w, cx.up, cx.req);
+    let limits = &cx.snap.limits;
     // HTTP/1.0 clients cannot take chunked framing: their stream ends with the connection.
     let http10 = req.head.version_minor() == 0;
     let mut out = Vec::with_capacity(512);
@@ -180,28 +183,38 @@ async fn relay_stream(
         while let Some(ev) = parser.next_event() {
             WorkerStats::inc(&w.stats.sse_events_total);
             let endpoint = ev.event.as_deref() == Some("endpoint");
-            let scanned = if endpoint {
-                EventScan::pass()
+            let filtered = if endpoint {
+                None
             } else {
-                scan_event(w, req, up, ev.data.as_bytes(), opts)
+                Some(server_message(
+                    cx,
+                    ev.data.as_bytes(),
+                    Carrier::SseEvent,
+                    opts.answering(),
+                ))
             };
-            if !answered && scanned.is_response {
+            if !answered && filtered.as_ref().is_some_and(|f| f.is_response) {
                 answered = true;
             }
-            if let Some(err) = scanned.refused {
+            let outcome = filtered.map_or(Outcome::Pass, |f| f.outcome);
+            let refusal = match &outcome {
+                Outcome::Deny(body) => Some(body.clone()),
+                Outcome::Invalid(what) => opts.request_id.map(|id| {
+                    let e = UpstreamError::InvalidMessage(what);
+                    jsonrpc_error_body(
+                        Some(id),
+                        codes::UPSTREAM_ERROR,
+                        &format!("upstream `{}` {}", up.name, e.public_message()),
+                        e.reason(),
+                        Some(("upstream", &up.name)),
+                    )
+                }),
+                _ => None,
+            };
+            if matches!(outcome, Outcome::Deny(_) | Outcome::Invalid(_)) {
                 // The stream ends here: the client gets a JSON-RPC error for its request, or,
                 // on a stream that answers no request, just the end of the stream.
-                if let Some(id) = opts.request_id {
-                    let body = match &err {
-                        Refusal::Policy(body) => body.clone(),
-                        Refusal::Invalid(e) => jsonrpc_error_body(
-                            Some(id),
-                            codes::UPSTREAM_ERROR,
-                            &format!("upstream `{}` {}", up.name, e.public_message()),
-                            e.reason(),
-                            Some(("upstream", &up.name)),
-                        ),
-                    };
+                if let (Some(body), Some(_)) = (refusal, opts.request_id) {
                     scratch.clear();
                     encode_event(
                         &mut scratch,
@@ -217,7 +230,13 @@ async fn relay_stream(
             }
             let rewritten = match (opts.endpoint_rewrite, endpoint) {
                 (Some(rewrite), true) => rewrite(&ev.data).map(|d| (Some("endpoint"), d)),
-                _ => scanned.rewritten.map(|d| (ev.event.as_deref(), d)),
+                _ => match outcome {
+                    Outcome::Rewrite(b) => Some((
+                        ev.event.as_deref(),
+                        String::from_utf8_lossy(&b).into_owned(),
+                    )),
+                    _ => None,
+                },
             };
             let bytes: &[u8] = match &rewritten {
                 Some((event, data)) => {
@@ -315,136 +334,23 @@ fn frame(out: &mut Vec<u8>, bytes: &[u8], http10: bool) {
     }
 }
 
-/// Why an SSE event is not relayed.
-enum Refusal {
-    /// The policy blocked it: the JSON-RPC error body to send instead.
-    Policy(Vec<u8>),
-    /// It is not a JSON-RPC message the gateway can inspect.
-    Invalid(UpstreamError),
-}
-
-/// The outcome of scanning one SSE event.
-struct EventScan {
-    is_response: bool,
-    rewritten: Option<String>,
-    refused: Option<Refusal>,
-}
-
-impl EventScan {
-    fn pass() -> Self {
-        Self {
-            is_response: false,
-            rewritten: None,
-            refused: None,
-        }
-    }
-}
-
-/// Scans one event's data (a JSON-RPC message from the server) and decides what to relay.
-fn scan_event(
-    w: &Worker,
-    req: &Request,
-    up: &Upstream,
-    data: &[u8],
-    opts: &RelayOptions<'_>,
-) -> EventScan {
-    // Keep-alive events and comments carry no message.
-    if data.iter().all(u8::is_ascii_whitespace) {
-        return EventScan::pass();
-    }
-    let enabled = w.snapshot.detect.enabled();
-    let scanned = detect::inspect(w, up, data, Direction::Response, opts.exchange);
-    let (envelope, verdict) = match scanned {
-        Ok(x) => x,
-        Err(_) if enabled => {
-            return EventScan {
-                is_response: false,
-                rewritten: None,
-                refused: Some(Refusal::Invalid(UpstreamError::InvalidMessage(
-                    "SSE event data",
-                ))),
-            }
-        }
-        Err(_) => return EventScan::pass(),
-    };
-    let is_response = envelope
-        .messages()
-        .iter()
-        .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse));
-    let id = envelope.messages().first().and_then(|m| m.id.as_ref());
-    detect::record(
-        w,
-        opts.route,
-        up,
-        Some(req.peer),
-        Direction::Response,
-        // Audited under the client's request id: what the server sent in answer to it.
-        opts.request_id.or(id),
-        &verdict,
-    );
-    let mut out = EventScan {
-        is_response,
-        rewritten: None,
-        refused: None,
-    };
-    let refuse = |v: &crate::detect::engine::Verdict| {
-        Refusal::Policy(detect::denial_body(opts.request_id, Direction::Response, v))
-    };
-    match verdict.decision {
-        Decision::Block => out.refused = Some(refuse(&verdict)),
-        d if d.rewrites() => match detect::forwardable(data, &verdict) {
-            Some(b) => out.rewritten = Some(String::from_utf8_lossy(&b).into_owned()),
-            None => out.refused = Some(refuse(&verdict)),
-        },
-        _ => {}
-    }
-    out
-}
-
-/// Scans a whole JSON response body; returns what the client gets.
-fn scan_json_body(
-    w: &Worker,
-    req: &Request,
-    up: &Upstream,
+/// Filters a whole JSON response body; returns what the client gets.
+fn filter_json_body(
+    cx: &Ctx<'_>,
     head: &ResponseHead,
     body: Vec<u8>,
     opts: &RelayOptions<'_>,
 ) -> Result<Vec<u8>, UpstreamError> {
-    if !w.snapshot.detect.enabled()
-        || !(200..300).contains(&head.status())
+    if !(200..300).contains(&head.status())
         || !head.content_type_is("application/json")
         || body.is_empty()
     {
         return Ok(body);
     }
-    let (envelope, verdict) = detect::inspect(w, up, &body, Direction::Response, opts.exchange)
-        .map_err(|e| UpstreamError::InvalidMessage(e.reason()))?;
-    let id = envelope.messages().first().and_then(|m| m.id.as_ref());
-    detect::record(
-        w,
-        opts.route,
-        up,
-        Some(req.peer),
-        Direction::Response,
-        // Audited under the client's request id: what the server sent in answer to it.
-        opts.request_id.or(id),
-        &verdict,
-    );
-    match verdict.decision {
-        Decision::Block => Ok(detect::denial_body(
-            opts.request_id.or(id),
-            Direction::Response,
-            &verdict,
-        )),
-        d if d.rewrites() => match detect::forwardable(&body, &verdict) {
-            Some(b) => Ok(b.into_owned()),
-            None => Ok(detect::denial_body(
-                opts.request_id.or(id),
-                Direction::Response,
-                &verdict,
-            )),
-        },
-        _ => Ok(body),
+    match server_message(cx, &body, Carrier::JsonBody, opts.answering()).outcome {
+        Outcome::Pass => Ok(body),
+        Outcome::Rewrite(b) | Outcome::Deny(b) => Ok(b),
+        Outcome::Invalid(reason) => Err(UpstreamError::InvalidMessage(reason)),
     }
 }
 
@@ -459,7 +365,7 @@ fn upstream_body_error(e: BodyError) -> UpstreamError {
 }
 
 /// The `Mcp-Session-Id` to send the client, if the upstream sent one.
-fn session_header(w: &Worker, head: &ResponseHead, opts: &RelayOptions<'_>) -> Option<String> {
+fn session_header(cx: &Ctx<'_>, head: &ResponseHead, opts: &RelayOptions<'_>) -> Option<String> {
     let upstream_id = head.header_str("mcp-session-id")?;
     if !crate::mcp::headers::valid_session_id(upstream_id.as_bytes()) {
         tracing::warn!("upstream sent an invalid Mcp-Session-Id; dropped");
@@ -470,7 +376,7 @@ fn session_header(w: &Worker, head: &ResponseHead, opts: &RelayOptions<'_>) -> O
             return std::str::from_utf8(sealed).ok().map(str::to_string);
         }
     }
-    session::seal(w, opts.route, upstream_id)
+    session::seal(cx.snap, cx.route, upstream_id)
 }
 
 fn write_head(out: &mut Vec<u8>, head: &ResponseHead, session: Option<&str>) {

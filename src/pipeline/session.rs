@@ -1,16 +1,11 @@
-//! Phase 3c: the gateway's own session ids. Clients only ever see sealed tokens; the upstream's id
+//! The gateway's own session ids. Clients only ever see sealed tokens; the upstream's id
 //! travels inside them, bound to the route (and later the identity) that opened the session.
 
 use crate::config::Route;
+pub use crate::mcp::session::now_unix;
 use crate::mcp::session::{SessionError, SessionToken};
-use crate::runtime::worker::Worker;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::pipeline::snapshot::Snapshot;
+use crate::pipeline::worker::Worker;
 
 /// A refused session id: the status is always 404 so the client starts a new session, as the
 /// transport spec prescribes for sessions a server no longer knows.
@@ -22,6 +17,7 @@ pub struct SessionRefused {
 /// Opens the client's `Mcp-Session-Id`, if it sent one.
 pub fn open(
     w: &Worker,
+    snap: &Snapshot,
     route: &Route,
     header: Option<&[u8]>,
 ) -> Result<Option<SessionToken>, SessionRefused> {
@@ -33,7 +29,7 @@ pub fn open(
         });
     };
     let now = now_unix();
-    match w.snapshot.sealer.open(text, now) {
+    match snap.sealer.open(text, now) {
         Ok(t) if t.route == route.id => {
             let upstream = t.upstream_session.as_deref().unwrap_or("");
             if w.revocations.is_revoked(route.id, upstream, now) {
@@ -60,16 +56,16 @@ pub fn open(
 }
 
 /// Seals a new gateway session id for an upstream session id the upstream just issued.
-pub fn seal(w: &Worker, route: &Route, upstream_session: &str) -> Option<String> {
+pub fn seal(snap: &Snapshot, route: &Route, upstream_session: &str) -> Option<String> {
     let now = now_unix();
     let token = SessionToken {
         route: route.id,
         upstream_session: Some(upstream_session.into()),
         identity: "".into(),
         issued_at: now,
-        expires_at: now.saturating_add(w.snapshot.session_ttl.as_secs()),
+        expires_at: now.saturating_add(snap.session_ttl.as_secs()),
     };
-    match w.snapshot.sealer.seal(&token) {
+    match snap.sealer.seal(&token) {
         Ok(s) => Some(s),
         Err(e) => {
             tracing::error!(error = %e, "cannot seal a session id");

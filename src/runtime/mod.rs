@@ -1,17 +1,16 @@
 //! Worker threads: one pinned monoio reactor per core, each with its own SO_REUSEPORT listener,
 //! io_uring where the kernel allows it and epoll otherwise; start-up checks and graceful shutdown.
+//! The workers read the configuration from the [`Live`] handle they are given; whoever holds the
+//! same handle (the control thread) publishes new snapshots to them.
 
-pub mod idle;
-pub mod notify;
-pub mod revocation;
-pub mod shared;
-pub mod shutdown;
 pub mod worker;
 
-pub use shutdown::Shutdown;
+pub use crate::net::shutdown::Shutdown;
 
-use crate::config::{DriverChoice, Snapshot};
-use crate::control::stats::WorkerStats;
+use crate::config::{DriverChoice, Settings};
+use crate::pipeline::live::Live;
+use crate::pipeline::{revocation, shared};
+use crate::stats::WorkerStats;
 use monoio::net::{ListenerOpts, TcpListener};
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -53,6 +52,8 @@ pub struct Running {
     pub stats: Vec<Arc<WorkerStats>>,
     /// Pins and the store sink, shared with every worker.
     pub shared: Arc<shared::Shared>,
+    /// The published configuration the workers read.
+    pub live: Arc<Live>,
     threads: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
 }
@@ -85,31 +86,35 @@ fn resolve_driver(choice: DriverChoice) -> Result<&'static str, RuntimeError> {
 }
 
 /// Binds, starts the workers and returns once all of them accept connections.
-pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, RuntimeError> {
+pub fn start(
+    settings: &Settings,
+    live: Arc<Live>,
+    shutdown: Shutdown,
+) -> Result<Running, RuntimeError> {
     // monoio sets SO_REUSEPORT on every listener, so a stale instance would silently share the port
     // and steal half the connections: prove the port is free with a plain bind first.
     let addr = {
-        let probe = std::net::TcpListener::bind(snapshot.listen).map_err(|source| {
+        let probe = std::net::TcpListener::bind(settings.listen).map_err(|source| {
             RuntimeError::PortInUse {
-                addr: snapshot.listen,
+                addr: settings.listen,
                 source,
             }
         })?;
         probe.local_addr().map_err(|source| RuntimeError::Bind {
-            addr: snapshot.listen,
+            addr: settings.listen,
             source,
         })?
     };
-    let driver = resolve_driver(snapshot.driver)?;
-    let (shared, writer) = shared::Shared::open(snapshot.store_path.as_deref())?;
+    let driver = resolve_driver(settings.driver)?;
+    let (shared, writer) = shared::Shared::open(settings.store_path.as_deref())?;
     let shared = Arc::new(shared);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (ready_tx, ready_rx) = mpsc::channel::<Result<usize, RuntimeError>>();
-    let revocations = revocation::RevocationBus::new(snapshot.workers);
-    let mut threads = Vec::with_capacity(snapshot.workers);
-    let mut stats = Vec::with_capacity(snapshot.workers);
-    for id in 0..snapshot.workers {
-        let snap = snapshot.clone();
+    let revocations = revocation::RevocationBus::new(settings.workers);
+    let mut threads = Vec::with_capacity(settings.workers);
+    let mut stats = Vec::with_capacity(settings.workers);
+    for id in 0..settings.workers {
+        let snap = live.clone();
         let tx = ready_tx.clone();
         let sd = shutdown.clone();
         let st = Arc::new(WorkerStats::default());
@@ -123,7 +128,7 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         threads.push(handle);
     }
     drop(ready_tx);
-    for _ in 0..snapshot.workers {
+    for _ in 0..settings.workers {
         match ready_rx.recv() {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
@@ -141,6 +146,7 @@ pub fn start(snapshot: Arc<Snapshot>, shutdown: Shutdown) -> Result<Running, Run
         shutdown,
         stats,
         shared,
+        live,
         threads,
         writer,
     })
@@ -152,7 +158,7 @@ fn worker_thread(
     core: usize,
     driver: &'static str,
     addr: SocketAddr,
-    snap: Arc<Snapshot>,
+    snap: Arc<Live>,
     stats: Arc<WorkerStats>,
     revocations: Arc<revocation::RevocationBus>,
     shared: Arc<shared::Shared>,
@@ -174,7 +180,7 @@ fn worker_thread(
         };
         tracing::info!(worker = id, core, driver, %addr, "worker listening");
         let _ = ready.send(Ok(id));
-        let w = worker::Worker::new(id, snap, stats, revocations, shared);
+        let w = crate::pipeline::Worker::new(id, snap, stats, revocations, shared);
         worker::run(w, listener, shutdown).await;
     };
     if let Err(source) = block_on_driver(driver == "io_uring", body) {

@@ -32,6 +32,8 @@ pub struct AuditRecord {
     pub decision: &'static str,
     pub client: Option<String>,
     pub findings: Vec<FindingRecord>,
+    /// For an answer the gateway gave itself (`decision` `"reject"`): its stable reason.
+    pub reason: Option<&'static str>,
 }
 
 /// One rule hit inside a message.
@@ -74,6 +76,7 @@ pub struct AuditRow {
     pub decision: String,
     pub client: Option<String>,
     pub findings: Vec<FindingRow>,
+    pub reason: Option<String>,
 }
 
 /// Filters for [`query_audit`]; every `None` is "any". Rows come newest first.
@@ -97,8 +100,9 @@ pub struct AuditQuery {
 }
 
 pub(crate) const INSERT_SQL: &str = "INSERT INTO audit
-    (ts_ms, worker, route, upstream, direction, method, tool, rpc_id, decision, client, findings)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    (ts_ms, worker, route, upstream, direction, method, tool, rpc_id, decision, client, findings,
+     reason)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /// Writes one record with the writer's prepared [`INSERT_SQL`].
 pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), StoreError> {
@@ -120,6 +124,7 @@ pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), St
         rec.decision,
         rec.client,
         findings,
+        rec.reason,
     ])?;
     Ok(())
 }
@@ -128,7 +133,7 @@ pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), St
 pub fn query_audit(store: &Store, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
     let mut sql = String::from(
         "SELECT id, ts_ms, worker, route, upstream, direction, method, tool, rpc_id, decision,
-                client, findings
+                client, findings, reason
          FROM audit WHERE 1 = 1",
     );
     let mut args: Vec<Value> = Vec::new();
@@ -191,6 +196,7 @@ pub fn query_audit(store: &Store, q: &AuditQuery) -> Result<Vec<AuditRow>, Store
                 decision: r.get(9)?,
                 client: r.get(10)?,
                 findings: Vec::new(),
+                reason: r.get(12)?,
             },
             r.get::<_, String>(11)?,
         ))
@@ -275,6 +281,7 @@ mod tests {
                     tool: Some("read_file".into()),
                 })
                 .collect(),
+            reason: None,
         }
     }
 

@@ -53,6 +53,14 @@ const MIGRATIONS: &[&str] = &[
         changed_at_ms      INTEGER,
         PRIMARY KEY (upstream, tool)
     ) WITHOUT ROWID;",
+    // v2: why the gateway answered a request itself (rejections are audited too), and a
+    // counter the CLI bumps when it changes pins, which a running gateway polls.
+    "ALTER TABLE audit ADD COLUMN reason TEXT;
+    CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO store_meta (key, value) VALUES ('pins_epoch', 0);",
 ];
 
 /// The schema version this build writes.
@@ -226,7 +234,13 @@ mod tests {
             assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
             assert_eq!(
                 tables(&s),
-                ["audit", "audit_rpc_id", "audit_ts_ms", "tool_pins"]
+                [
+                    "audit",
+                    "audit_rpc_id",
+                    "audit_ts_ms",
+                    "store_meta",
+                    "tool_pins"
+                ]
             );
             s.conn
                 .execute(
@@ -303,6 +317,6 @@ mod tests {
     fn in_memory_has_the_schema() {
         let s = Store::open_in_memory().unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(tables(&s).len(), 4);
+        assert_eq!(tables(&s).len(), 5);
     }
 }

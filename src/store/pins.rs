@@ -548,17 +548,40 @@ pub fn approve_pin(store: &Store, upstream: &str, tool: Option<&str>) -> Result<
          WHERE upstream = ?1 AND (?2 IS NULL OR tool = ?2) AND changed_hash IS NOT NULL",
         rusqlite::params![upstream, tool],
     )?;
+    bump_pins_epoch(&tx)?;
     tx.commit()?;
     Ok(n)
+}
+
+/// Tells a running gateway (which polls [`pins_epoch`]) that the pins changed under it.
+fn bump_pins_epoch(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE store_meta SET value = value + 1 WHERE key = 'pins_epoch'",
+        [],
+    )?;
+    Ok(())
+}
+
+/// The counter `approve_pin` and `forget_pins` bump: a gateway reloads its pins when it moves.
+pub fn pins_epoch(store: &Store) -> Result<i64, StoreError> {
+    Ok(store.conn.query_row(
+        "SELECT value FROM store_meta WHERE key = 'pins_epoch'",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Deletes the pins of `upstream` (all its tools, or one); returns the rows deleted. The tools are
 /// pinned anew when next seen (after the gateway's next [`PinSet::reload`]).
 pub fn forget_pins(store: &Store, upstream: &str, tool: Option<&str>) -> Result<usize, StoreError> {
-    Ok(store.conn.execute(
+    let tx = Transaction::new_unchecked(&store.conn, TransactionBehavior::Immediate)?;
+    let n = tx.execute(
         "DELETE FROM tool_pins WHERE upstream = ?1 AND (?2 IS NULL OR tool = ?2)",
         rusqlite::params![upstream, tool],
-    )?)
+    )?;
+    bump_pins_epoch(&tx)?;
+    tx.commit()?;
+    Ok(n)
 }
 
 // --- the writer's side ---------------------------------------------------------------------

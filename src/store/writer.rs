@@ -433,6 +433,7 @@ mod tests {
             decision: "allow",
             client: None,
             findings: Vec::new(),
+            reason: None,
         }
     }
 
@@ -662,6 +663,7 @@ mod tests {
                 location: "params.arguments.path".into(),
                 tool: Some("read_file".into()),
             }],
+            reason: None,
         };
         // Burst: as fast as one thread can send. The records are built beforehand: building
         // one is the caller's cost (and here mostly fresh memory, as 50k records pile up in the

@@ -1,14 +1,14 @@
 //! Opening a connection to an upstream: each resolved address in turn, bounded by the connect
 //! timeout, then TLS with SNI when the upstream is https.
 
-use crate::config::Upstream;
 use crate::net::conn::{Conn, Stream};
 use crate::upstream::error::UpstreamError;
+use crate::upstream::peer::Peer;
 use monoio::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-pub async fn connect(up: &Upstream) -> Result<Conn, UpstreamError> {
+pub async fn connect(up: &Peer) -> Result<Conn, UpstreamError> {
     let deadline = Instant::now() + up.connect_timeout;
     let mut last = UpstreamError::ConnectTimeout;
     let mut tcp = None;

@@ -4,14 +4,14 @@
 //! to the pooled connection (the write failed outright). Once bytes left, the upstream may have
 //! acted on them, and a JSON-RPC call is not idempotent, so the failure is reported instead.
 
-use crate::config::Upstream;
-use crate::control::stats::WorkerStats;
 use crate::net::conn::{Conn, ReadError};
 use crate::net::h1::request::Limits;
 use crate::net::h1::response::{parse_response_head, ResponseHead};
-use crate::runtime::worker::Worker;
+use crate::stats::WorkerStats;
 use crate::upstream::connect::connect;
 use crate::upstream::error::UpstreamError;
+use crate::upstream::peer::Peer;
+use crate::upstream::pool::Pool;
 use std::time::Instant;
 
 /// Upstream heads may be larger than client ones (many Set-Cookie, long CSP), but stay bounded.
@@ -26,8 +26,9 @@ pub struct Exchange {
 }
 
 pub async fn send(
-    w: &Worker,
-    up: &Upstream,
+    pool: &Pool,
+    stats: &WorkerStats,
+    up: &Peer,
     request: Vec<u8>,
     is_head: bool,
 ) -> Result<Exchange, UpstreamError> {
@@ -37,16 +38,16 @@ pub async fn send(
         let pooled = if retried {
             None
         } else {
-            w.pool.take(up, Instant::now())
+            pool.take(up, Instant::now())
         };
         let reused = pooled.is_some();
         let mut conn = match pooled {
             Some(c) => {
-                WorkerStats::inc(&w.stats.upstream_reuses_total);
+                WorkerStats::inc(&stats.upstream_reuses_total);
                 c
             }
             None => {
-                WorkerStats::inc(&w.stats.upstream_connects_total);
+                WorkerStats::inc(&stats.upstream_connects_total);
                 connect(up).await?
             }
         };
@@ -66,7 +67,7 @@ pub async fn send(
 
 async fn read_head(
     conn: &mut Conn,
-    up: &Upstream,
+    up: &Peer,
     is_head: bool,
 ) -> Result<ResponseHead, UpstreamError> {
     let deadline = Instant::now() + up.response_timeout;

@@ -4,8 +4,10 @@
 pub mod connect;
 pub mod error;
 pub mod exchange;
+pub mod peer;
 pub mod pool;
 pub mod request;
 pub mod tls;
 
 pub use error::UpstreamError;
+pub use peer::Peer;

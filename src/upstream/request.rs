@@ -1,9 +1,9 @@
 //! The request head the gateway sends upstream: the client's end-to-end headers, minus hop-by-hop
 //! ones and anything the gateway owns (Host, framing, session, forwarding, compression).
 
-use crate::config::Upstream;
 use crate::net::respond::header;
-use crate::pipeline::Request;
+use crate::net::Request;
+use crate::upstream::peer::Peer;
 use std::io::Write;
 
 /// Headers never copied from the client. Accept-Encoding is dropped so that upstream bodies stay
@@ -28,21 +28,25 @@ const OWNED: &[&str] = &[
     "forwarded",
 ];
 
+/// What the pipeline decided about the head: everything but the mechanics.
+pub struct HeadSpec<'a> {
+    pub method: &'a str,
+    /// Path and query to request; `None`: the upstream URL's, with the client's query appended.
+    pub target: Option<&'a str>,
+    /// The upstream's own session id.
+    pub session: Option<&'a str>,
+    pub body_len: Option<usize>,
+    /// Further client headers (lower-case names) not to forward.
+    pub strip: &'a [&'a str],
+    /// Headers the gateway adds.
+    pub add: &'a [(&'a str, &'a [u8])],
+}
+
 /// Writes `METHOD path HTTP/1.1` and headers into `out`, ending with the blank line.
-/// `session` is the upstream's own session id, recovered from the gateway's sealed one.
-/// `target` replaces the upstream URL's path (and the client's query) when set.
-pub fn write_head(
-    out: &mut Vec<u8>,
-    method: &str,
-    up: &Upstream,
-    target: Option<&str>,
-    req: &Request,
-    session: Option<&str>,
-    body_len: Option<usize>,
-) {
-    out.extend_from_slice(method.as_bytes());
+pub fn write_head(out: &mut Vec<u8>, up: &Peer, req: &Request, spec: &HeadSpec<'_>) {
+    out.extend_from_slice(spec.method.as_bytes());
     out.push(b' ');
-    match target {
+    match spec.target {
         Some(t) => out.extend_from_slice(t.as_bytes()),
         None => {
             out.extend_from_slice(up.url.path_and_query.as_bytes());
@@ -60,12 +64,18 @@ pub fn write_head(
     header(out, "Host", up.authority.as_bytes());
     let connection = req.head.header_str("connection").unwrap_or("");
     for (name, value) in req.head.headers() {
-        if OWNED.iter().any(|o| name.eq_ignore_ascii_case(o)) || listed_in(connection, name) {
+        if OWNED.iter().any(|o| name.eq_ignore_ascii_case(o))
+            || spec.strip.iter().any(|o| name.eq_ignore_ascii_case(o))
+            || listed_in(connection, name)
+        {
             continue;
         }
         header(out, name, value);
     }
-    if let Some(s) = session {
+    for (name, value) in spec.add {
+        header(out, name, value);
+    }
+    if let Some(s) = spec.session {
         header(out, "Mcp-Session-Id", s.as_bytes());
     }
     let _ = write!(out, "X-Forwarded-For: ");
@@ -76,14 +86,12 @@ pub fn write_head(
     let _ = write!(out, "{}\r\n", req.peer.ip());
     let proto: &[u8] = if req.tls { b"https" } else { b"http" };
     header(out, "X-Forwarded-Proto", proto);
-    if let Some(n) = body_len {
+    if let Some(n) = spec.body_len {
         let _ = write!(out, "Content-Length: {n}\r\n");
     }
     out.extend_from_slice(b"\r\n");
 }
 
-/// True when `name` appears in a Connection header's token list (RFC 9110 §7.6.1: those headers
-/// are hop-by-hop too).
 fn listed_in(connection: &str, name: &str) -> bool {
     !connection.is_empty()
         && connection

@@ -1,7 +1,8 @@
-//! Phase 2: Origin validation against the allow-list (the transport spec's DNS-rebinding defence).
-//! Requests without `Origin` come from non-browser clients and pass.
+//! Phase `origin` (second, on the head alone): the `Origin` against the allow-list (the transport
+//! spec's DNS-rebinding defence). Requests without `Origin` come from non-browser clients and pass;
+//! a refused one gets 403.
 
-use crate::config::snapshot::OriginPattern;
+use crate::config::OriginPattern;
 
 pub fn check(allowed: &[OriginPattern], origin: Option<&[u8]>) -> Result<(), &'static str> {
     let Some(raw) = origin else { return Ok(()) };

@@ -1,7 +1,7 @@
 //! Shutdown signalling: one process-wide trigger (set by the signal thread) fanned out to a
 //! per-worker notifier, so connection tasks wait on a thread-local object and never touch a lock.
 
-use crate::runtime::notify::WakerSlots;
+use crate::net::notify::WakerSlots;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;

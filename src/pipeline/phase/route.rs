@@ -1,4 +1,5 @@
-//! Phase 1: choose the route for a request from its Host and path (longest prefix wins).
+//! Phase `route` (first, on the head alone): the route for a request from its Host and path,
+//! longest prefix first. No route: 404 `no_route`.
 
 use crate::config::Route;
 use crate::net::h1::request::RequestHead;

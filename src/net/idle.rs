@@ -2,7 +2,7 @@
 //! each checks its deadline. It replaces a timer per idle connection (monoio's `Sleep` is 640
 //! bytes inside every connection task), which is what 10,000 idle keep-alive connections cost.
 
-use crate::runtime::notify::WakerSlots;
+use crate::net::notify::WakerSlots;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;

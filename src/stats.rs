@@ -4,6 +4,7 @@
 use crate::detect::engine::Decision;
 use crate::detect::scan::{Action, Direction, Family};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 #[derive(Default)]
 #[repr(align(128))]
@@ -25,6 +26,10 @@ pub struct WorkerStats {
     /// Scanned messages with findings by direction (request, response) and decision
     /// (index of `Decision`: allow, log, redact, filter, block).
     pub detect_decisions: [[AtomicU64; 5]; 2],
+    /// Answers the gateway gave itself, by stable reason. A lock, but only this worker takes
+    /// it on the rejection path and the control thread at scrape time: it is never contended
+    /// on the request path, and reasons are a small fixed set.
+    reasons: Mutex<Vec<(&'static str, u64)>>,
 }
 
 impl WorkerStats {
@@ -37,6 +42,27 @@ impl WorkerStats {
     pub fn response(&self, status: u16) {
         let class = usize::from(status / 100).min(5);
         self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one rejection under its reason (the `reason` label of
+    /// `mcpguard_rejections_by_reason_total`).
+    pub fn rejection(&self, reason: &'static str) {
+        let mut r = match self.reasons.lock() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        };
+        match r.iter_mut().find(|(k, _)| *k == reason) {
+            Some((_, n)) => *n += 1,
+            None => r.push((reason, 1)),
+        }
+    }
+
+    /// A copy of the per-reason counts, for the scrape.
+    pub fn rejections_by_reason(&self) -> Vec<(&'static str, u64)> {
+        match self.reasons.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     pub fn detect_finding(&self, family: Family, action: Action) {

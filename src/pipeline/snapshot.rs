@@ -1,0 +1,167 @@
+//! The compiled configuration every request reads: built from a validated [`Model`] off the
+//! reactors (on the control thread, or at start-up), immutable once published.
+//!
+//! Building is where each owner turns its part of the model into runtime objects: `net` the TLS
+//! server config, `upstream` the peers (DNS, TLS client configs), `detect` the detector set,
+//! `mcp` the session sealer. Any failure is an [`Issue`] with its key path, and the whole
+//! snapshot is refused: a half-built configuration is never served.
+
+use crate::config::{Issue, Limits, Model, OriginPattern, Route};
+use crate::detect::engine::Engine;
+use crate::mcp::session::SessionSealer;
+use crate::upstream::peer::{self, Peer};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Snapshot {
+    /// 1 for the configuration the gateway started with, +1 for each reload that took effect.
+    pub generation: u64,
+    /// The compiled detectors and their policy.
+    pub detect: Arc<Engine>,
+    pub drain_timeout: Duration,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub limits: Limits,
+    pub allowed_origins: Vec<OriginPattern>,
+    pub sealer: Arc<SessionSealer>,
+    pub session_ttl: Duration,
+    pub upstreams: Vec<Peer>,
+    /// Longest prefix first, host-specific before host-agnostic.
+    pub routes: Vec<Route>,
+}
+
+/// What must stay the same from one snapshot to the next: the session key. A random key (no
+/// `sessions.secret`) is made once per process, so a reload never logs every client out.
+pub struct Builder {
+    random: Arc<SessionSealer>,
+    given: Option<(Vec<u8>, Arc<SessionSealer>)>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self {
+            random: Arc::new(SessionSealer::random()),
+            given: None,
+        }
+    }
+
+    /// Builds the snapshot of `model`; every problem is reported, none is skipped.
+    pub fn build(&mut self, model: &Model, generation: u64) -> Result<Snapshot, Vec<Issue>> {
+        let mut issues = Vec::new();
+        let tls = match &model.tls {
+            None => None,
+            Some(t) => match crate::net::tls::server_config(&t.cert, &t.key) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    issues.push(issue("server.tls", e.to_string()));
+                    None
+                }
+            },
+        };
+        let mut upstreams = Vec::with_capacity(model.upstreams.len());
+        for spec in &model.upstreams {
+            match peer::build(spec) {
+                Ok(p) => upstreams.push(p),
+                Err(e) => issues.push(issue(
+                    &format!("upstreams[{}].{}", spec.id, e.key()),
+                    e.to_string(),
+                )),
+            }
+        }
+        if !issues.is_empty() {
+            return Err(issues);
+        }
+        let sealer = match &model.session_secret {
+            None => self.random.clone(),
+            Some(secret) => match &self.given {
+                Some((s, sealer)) if s == secret => sealer.clone(),
+                _ => {
+                    let sealer = Arc::new(SessionSealer::from_secret(secret));
+                    self.given = Some((secret.clone(), sealer.clone()));
+                    sealer
+                }
+            },
+        };
+        Ok(Snapshot {
+            generation,
+            detect: Arc::new(Engine::new(model.detect.clone())),
+            drain_timeout: model.drain_timeout,
+            tls,
+            limits: model.limits,
+            allowed_origins: model.allowed_origins.clone(),
+            sealer,
+            session_ttl: model.session_ttl,
+            upstreams,
+            routes: model.routes.clone(),
+        })
+    }
+}
+
+fn issue(path: &str, message: String) -> Issue {
+    Issue {
+        path: path.to_string(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_text, Overrides};
+
+    fn model(text: &str) -> Model {
+        load_text(
+            Some(std::path::Path::new("t.toml")),
+            text,
+            &Overrides::default(),
+        )
+        .unwrap()
+    }
+
+    const BASE: &str = "[[upstreams]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\n[[routes]]\npath = \"/mcp\"\nupstream = \"a\"\n";
+
+    #[test]
+    fn session_key_survives_rebuilds() {
+        let mut b = Builder::new();
+        let m = model(BASE);
+        let one = b.build(&m, 1).unwrap();
+        let two = b.build(&m, 2).unwrap();
+        assert!(Arc::ptr_eq(&one.sealer, &two.sealer));
+        let with = format!("{BASE}[sessions]\nsecret = \"0123456789abcdef-x\"\n");
+        let three = b.build(&model(&with), 3).unwrap();
+        let four = b.build(&model(&with), 4).unwrap();
+        assert!(!Arc::ptr_eq(&one.sealer, &three.sealer));
+        assert!(Arc::ptr_eq(&three.sealer, &four.sealer));
+    }
+
+    #[test]
+    fn unreadable_tls_files_are_issues_with_their_key_path() {
+        let text = format!(
+            "{BASE}[server.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n"
+        );
+        let Err(issues) = Builder::new().build(&model(&text), 1) else {
+            panic!("built with missing certificate files");
+        };
+        assert_eq!(issues[0].path, "server.tls");
+    }
+
+    #[test]
+    fn pool_keys_follow_the_connection_target() {
+        let mut b = Builder::new();
+        let one = b.build(&model(BASE), 1).unwrap();
+        let slower = BASE.replace(
+            "name = \"a\"\n",
+            "name = \"a\"\nresponse_timeout = \"9s\"\n",
+        );
+        let two = b.build(&model(&slower), 2).unwrap();
+        assert_eq!(one.upstreams[0].key, two.upstreams[0].key);
+        let moved = BASE.replace("9/mcp", "10/mcp");
+        let three = b.build(&model(&moved), 3).unwrap();
+        assert_ne!(one.upstreams[0].key, three.upstreams[0].key);
+    }
+}
