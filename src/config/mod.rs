@@ -6,6 +6,7 @@ pub mod detect;
 pub mod duration;
 pub mod model;
 pub mod raw;
+pub mod structure;
 pub mod url;
 
 pub use compile::Issue;
@@ -61,24 +62,13 @@ pub struct Overrides {
     pub store: Option<String>,
 }
 
-/// Parses TOML text; errors name the key path (`server.limits.max_body_byts: unknown field`).
+/// Parses TOML text. Invalid TOML is one `Parse` error with its line and column; otherwise every
+/// structural problem (unknown key, wrong type, missing key) is one `Invalid` issue with its key
+/// path and line (`server.limits.max_body_byts: unknown key, did you mean ...`).
 pub fn parse(text: &str) -> Result<RawConfig, ConfigError> {
-    let de = toml::Deserializer::new(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.message().to_string();
-        let line = inner
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        ConfigError::Parse {
-            path: if path == "." { "config".into() } else { path },
-            message: match line {
-                Some(l) => format!("{message} (line {l})"),
-                None => message,
-            },
-        }
-    })
+    let parsed = structure::check(text)?;
+    parsed.structure.into_result()?;
+    Ok(parsed.raw)
 }
 
 /// Loads an optional file, applies the flags, and validates.
@@ -102,15 +92,17 @@ pub fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// Validates `text`, the content of `file` (or of no file), with the flags applied.
 pub fn load_text(file: Option<&Path>, text: &str, o: &Overrides) -> Result<Model, ConfigError> {
-    let (mut raw, base) = match file {
+    // The file's structural problems wait for compile's, so one run reports both.
+    let (mut raw, base, found) = match file {
         Some(path) => {
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (parse(text)?, base)
+            let parsed = structure::check(text)?;
+            (parsed.raw, base, parsed.structure)
         }
-        None => (RawConfig::default(), PathBuf::from(".")),
+        None => (RawConfig::default(), PathBuf::from("."), Default::default()),
     };
     apply(&mut raw, o);
-    let mut model = compile::compile(&raw, &base)?;
+    let mut model = found.merge(compile::compile(&raw, &base))?;
     if let Some(path) = file {
         model.files.insert(0, path.to_path_buf());
     }
@@ -195,12 +187,14 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_with_their_path() {
         let err = parse("[server.limits]\nmax_body_byts = 5\n").unwrap_err();
-        let ConfigError::Parse { path, message } = err else {
+        let ConfigError::Invalid(issues) = err else {
             panic!("wrong error")
         };
-        assert_eq!(path, "server.limits.max_body_byts");
-        assert!(message.contains("max_body_byts"), "{message}");
-        assert!(message.contains("line"), "{message}");
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].path, "server.limits.max_body_byts");
+        let message = &issues[0].message;
+        assert!(message.contains("max_body_bytes"), "{message}");
+        assert!(message.contains("line 2"), "{message}");
     }
 
     #[test]
