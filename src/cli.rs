@@ -255,7 +255,11 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
         if a.json {
             println!("{}", serde_json::to_string(&r)?);
         } else {
-            let rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+            let mut rules: Vec<&str> = r.findings.iter().map(|f| f.rule.as_str()).collect();
+            // A rejection has no findings: its reason says why.
+            if let Some(reason) = &r.reason {
+                rules.push(reason);
+            }
             println!(
                 "{} {:<8} {:<6} {:<12} {:<16} {:<20} {}",
                 r.ts_ms,

@@ -376,6 +376,69 @@ fn rug_pull_is_detected_after_a_restart_and_blocked_when_policy_says_so() {
 }
 
 #[test]
+fn pins_approved_from_the_cli_take_effect_in_a_running_gateway() {
+    let version = Arc::new(Mutex::new(0));
+    let up = changing_upstream(version.clone());
+    let dir = TempDir::new("pins-live");
+    let store = dir.file("pins.db");
+    let store_s = path_str(&store);
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[[upstreams]]\nname = \"default\"\nurl = \"{}\"\n[[routes]]\npath = \"/mcp\"\nupstream = \"default\"\n[store]\npath = \"{store_s}\"\n[detect.rules]\n\"rugpull.definition_changed\" = \"block\"\n",
+            up.url()
+        ),
+    );
+    let gw = Gateway::start(&["--config", &cfg]);
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let count = || {
+        post_rpc(gw.addr, list, &[]).json()["result"]["tools"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(count(), 2);
+    // The pins reach the database before the definition changes.
+    let pinned = wait_until(Duration::from_secs(10), || {
+        let out = Command::new(bin())
+            .args(["pins", "--store", &store_s, "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("send_email")
+    });
+    assert!(pinned, "{}", gw.log());
+    *version.lock().unwrap() = 1;
+    assert_eq!(count(), 1, "the changed tool is withheld");
+    let changed = wait_until(Duration::from_secs(10), || {
+        let out = Command::new(bin())
+            .args(["pins", "--store", &store_s, "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("CHANGED")
+    });
+    assert!(changed, "{}", gw.log());
+    let out = Command::new(bin())
+        .args([
+            "pins",
+            "--store",
+            &store_s,
+            "approve",
+            "default",
+            "send_email",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // No restart: the running gateway follows the database within its poll period.
+    assert!(
+        wait_until(Duration::from_secs(5), || count() == 2),
+        "the approval did not reach the running gateway\n{}",
+        gw.log()
+    );
+    let r = post_rpc(gw.addr, &call(2, "send_email", json!({"to":"a@b.c"})), &[]);
+    assert_eq!(result_text(&r.json()), "called", "{}", r.text());
+}
+
+#[test]
 fn config_turns_families_off_or_changes_their_action_per_tool() {
     let up = Scripted::start(|r| ("application/json", ok_result(r, "ok")));
     let dir = TempDir::new("policy");

@@ -778,3 +778,134 @@ pub fn write_config(dir: &TempDir, toml: &str) -> String {
 pub fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Live configuration reload (tests/reload.rs, tests/cert_rotation.rs).
+
+/// Starts the gateway with `--admin 127.0.0.1:<free>` added to `args`; returns it and the admin
+/// address once the admin listener accepts. Retries when a port was taken in between.
+pub fn start_with_admin(args: &[&str]) -> (Gateway, SocketAddr) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let a = admin.to_string();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--admin", a.as_str()]);
+        match Gateway::try_start(&all) {
+            Ok(gw) => {
+                assert!(
+                    wait_until(Duration::from_secs(10), || TcpStream::connect(admin)
+                        .is_ok()),
+                    "admin listener {admin} not accepting\n{}",
+                    gw.log()
+                );
+                return (gw, admin);
+            }
+            Err((why, log)) if log.contains("in use") || log.is_empty() => {
+                last = format!("{why}\n{log}");
+            }
+            Err((why, log)) => panic!("gateway did not start: {why}\n--- stderr ---\n{log}"),
+        }
+    }
+    panic!("gateway with admin did not start after 3 attempts: {last}");
+}
+
+/// `GET path` on the admin listener.
+pub fn admin_get(admin: SocketAddr, path: &str) -> RawResponse {
+    http(
+        admin,
+        format!("GET {path} HTTP/1.1\r\nHost: admin\r\n\r\n").as_bytes(),
+    )
+}
+
+/// `POST path` (empty body) on the admin listener.
+pub fn admin_post(admin: SocketAddr, path: &str) -> RawResponse {
+    http(
+        admin,
+        format!("POST {path} HTTP/1.1\r\nHost: admin\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+    )
+}
+
+/// The value of one Prometheus series (`name` or `name{label="v"}`) in a `/metrics` text.
+pub fn metric_series(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// `metric_series` read from the admin listener; panics when the series is missing.
+pub fn admin_metric(admin: SocketAddr, series: &str) -> f64 {
+    let text = admin_get(admin, "/metrics").text();
+    metric_series(&text, series).unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+}
+
+/// The configuration generation in force, from `GET /config`.
+pub fn config_generation(admin: SocketAddr) -> u64 {
+    let r = admin_get(admin, "/config");
+    assert_eq!(r.status, 200, "GET /config: {}", r.text());
+    r.json()["generation"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no generation in {}", r.text()))
+}
+
+/// Waits (bounded) until the generation in force is at least `at_least`; returns it.
+pub fn wait_generation(admin: SocketAddr, at_least: u64, bound: Duration) -> Option<u64> {
+    let deadline = Instant::now() + bound;
+    loop {
+        let g = config_generation(admin);
+        if g >= at_least {
+            return Some(g);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Replaces `path` atomically: writes a sibling temporary file, then renames it over `path`.
+pub fn write_atomic(path: &Path, contents: &[u8]) {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&tmp, contents).expect("write temporary file");
+    std::fs::rename(&tmp, path).expect("rename over the target");
+}
+
+/// The text without ANSI escape sequences (the gateway's log may be coloured).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates up to the final byte (0x40..=0x7E).
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The gateway's stderr log without colours.
+pub fn plain_log(gw: &Gateway) -> String {
+    strip_ansi(&gw.log())
+}
+
+/// Waits (bounded) until the colourless log contains `needle`.
+pub fn wait_plain_log(gw: &Gateway, needle: &str, bound: Duration) -> bool {
+    wait_until(bound, || plain_log(gw).contains(needle))
+}
