@@ -6,7 +6,8 @@
 #   nginx    - plain `proxy_pass` with keep-alive upstream connections, one worker (the standard a
 #              user would pick instead)
 # For each: max throughput (closed loop), then latency at half of mcpguard's saturation rate (open
-# loop, coordinated-omission corrected), CPU µs per request of the proxy process (/proc), peak RSS.
+# loop, coordinated-omission corrected), CPU µs per request of the proxy process (/proc), split into
+# user and kernel time, peak RSS.
 # Then: RSS of mcpguard holding 10,000 idle keep-alive connections, and the stripped binary size.
 # Cores are pinned so the proxy does not share its core with the load generator or the upstream
 # where the machine allows. Everything is on 127.0.0.1, bounded, and stops by itself.
@@ -59,6 +60,7 @@ wait_port() {
   log "port $1 did not open"; return 1
 }
 ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+uticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14}' "/proc/$p/stat"))); done; echo $t; }
 hwm_kb() { local m=0; for p in "$@"; do m=$((m + $(awk '/VmHWM/{print $2}' "/proc/$p/status"))); done; echo $m; }
 rss_kb() { local m=0; for p in "$@"; do m=$((m + $(awk '/VmRSS/{print $2}' "/proc/$p/status"))); done; echo $m; }
 jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -125,20 +127,23 @@ load() { # port json-out [extra flags...]
 
 PATHS=(direct mcpguard-off mcpguard)
 [ -n "$NGINX" ] && PATHS+=(nginx) || log "nginx not available: its column is skipped"
-declare -A RPS CPU HWM
+declare -A RPS CPU UCPU SCPU HWM
 for p in "${PATHS[@]}"; do
   log "$p: closed loop, $CONNS connections, ${DUR}s"
   start_proxy "$p"
-  t0=$(ticks "${PROXY_PIDS[@]:-$$}")
+  t0=$(ticks "${PROXY_PIDS[@]:-$$}"); u0=$(uticks "${PROXY_PIDS[@]:-$$}")
   load "$PORT" "$WORK/$p-max.json"
-  t1=$(ticks "${PROXY_PIDS[@]:-$$}")
+  t1=$(ticks "${PROXY_PIDS[@]:-$$}"); u1=$(uticks "${PROXY_PIDS[@]:-$$}")
   RPS[$p]=$(jq_py "$WORK/$p-max.json" 'd["throughput_rps"]')
   ok=$(jq_py "$WORK/$p-max.json" 'd["ok"]')
   if [ ${#PROXY_PIDS[@]} -gt 0 ]; then
     CPU[$p]=$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v n="$ok" -v w="$WARMUP" -v d="$DUR" \
       'BEGIN{ printf "%.1f", t*1e6/hz / (n * (d + w) / d) }')
+    UCPU[$p]=$(awk -v t=$((u1 - u0)) -v hz="$(getconf CLK_TCK)" -v n="$ok" -v w="$WARMUP" -v d="$DUR" \
+      'BEGIN{ printf "%.1f", t*1e6/hz / (n * (d + w) / d) }')
+    SCPU[$p]=$(python3 -c "print(f'{float(\"${CPU[$p]}\") - float(\"${UCPU[$p]}\"):.1f}')")
     HWM[$p]=$(hwm_kb "${PROXY_PIDS[@]}")
-  else CPU[$p]="-"; HWM[$p]="-"; fi
+  else CPU[$p]="-"; UCPU[$p]="-"; SCPU[$p]="-"; HWM[$p]="-"; fi
   stop_proxy
 done
 
@@ -175,13 +180,14 @@ ratio() { python3 -c "a,b=float('$1'),float('$2'); print(f'{a/b:.2f}' if b else 
   echo "Load: mcpguard-loadtest, tools/call ($RESPONSE_BYTES-byte result), $CONNS connections, ${DUR}s (+${WARMUP}s warm-up);"
   echo "upstream: mcpguard-refserver, 1 worker. Proxy on core $PROXY_CPU; upstream on $UP_CPU; load on $LOAD_CPU."
   echo
-  echo "| path | max req/s | vs direct | CPU µs/req | vs nginx | p50 µs @ $RATE/s | p99 µs @ $RATE/s | added p99 µs | peak RSS MB | errors |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| path | max req/s | vs direct | CPU µs/req | vs nginx | user µs/req | user vs nginx | kernel µs/req | p50 µs @ $RATE/s | p99 µs @ $RATE/s | added p99 µs | peak RSS MB | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for p in "${PATHS[@]}"; do
     added=$(python3 -c "print(round(float('${P99[$p]}') - float('${P99[direct]}')))")
     vsn="-"; [ -n "$NGINX" ] && [ "${CPU[$p]}" != "-" ] && vsn=$(ratio "${CPU[$p]}" "${CPU[nginx]}")
+    uvsn="-"; [ -n "$NGINX" ] && [ "${UCPU[$p]}" != "-" ] && uvsn=$(ratio "${UCPU[$p]}" "${UCPU[nginx]}")
     hwm="-"; [ "${HWM[$p]}" != "-" ] && hwm=$(python3 -c "print(f'{${HWM[$p]}/1024:.1f}')")
-    echo "| $p | ${RPS[$p]%.*} | $(ratio "${RPS[$p]}" "${RPS[direct]}") | ${CPU[$p]} | $vsn | ${P50[$p]} | ${P99[$p]} | $added | $hwm | ${ERR[$p]} |"
+    echo "| $p | ${RPS[$p]%.*} | $(ratio "${RPS[$p]}" "${RPS[direct]}") | ${CPU[$p]} | $vsn | ${UCPU[$p]} | $uvsn | ${SCPU[$p]} | ${P50[$p]} | ${P99[$p]} | $added | $hwm | ${ERR[$p]} |"
   done
   echo
   echo "mcpguard with $IDLE_CONNS idle keep-alive connections ($IDLE_STATE): RSS $((RSS_IDLE / 1024)) MB (before: $((RSS_BEFORE / 1024)) MB)"

@@ -43,7 +43,19 @@ fn rejections_are_counted_and_audited_by_reason() {
     );
     assert_rpc_error(&r, 404, -31920, "session_unknown");
 
+    // codec: conflicting framing never reaches the pipeline, and is audited all the same.
+    let r = http(
+        gw.addr,
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n{",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let framing = r.json()["error"]["reason"]
+        .as_str()
+        .expect("a reason for the framing error")
+        .to_string();
+
     for reason in [
+        framing.as_str(),
         "no_route",
         "origin_not_allowed",
         "unsupported_media_type",
@@ -65,7 +77,7 @@ fn rejections_are_counted_and_audited_by_reason() {
     let mut rows = String::new();
     let all_there = wait_until(Duration::from_secs(10), || {
         rows = audit();
-        rows.lines().count() >= 5
+        rows.lines().count() >= 6
     });
     assert!(all_there, "audit rows:\n{rows}\n--- log ---\n{}", gw.log());
     let reasons: Vec<String> = rows

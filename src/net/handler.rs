@@ -33,6 +33,9 @@ pub trait Handler {
     fn stats(&self) -> &WorkerStats;
     fn idle(&self) -> &IdleClock;
     fn shutdown(&self) -> &LocalShutdown;
+    /// A request refused by the codec before it could reach `handle` (malformed, oversized, too
+    /// slow), already counted and about to be answered: for the audit trail.
+    fn framing_rejected(&self, peer: SocketAddr, reason: &'static str);
     /// Answers one request; the connection loop reads the next one when it returns `KeepAlive`.
     fn handle<'a>(
         &'a self,

@@ -80,7 +80,7 @@ pub async fn serve<H: Handler>(
             Ok(Some(req)) => req,
             Ok(None) => break,
             Err(r) => {
-                Box::pin(reject(w, &mut conn, r)).await;
+                Box::pin(reject(w, &mut conn, peer, r)).await;
                 break;
             }
         };
@@ -124,10 +124,11 @@ pub async fn wait_for_request<H: Handler>(w: &H, conn: &mut Conn) -> bool {
     }
 }
 
-async fn reject<H: Handler>(w: &H, conn: &mut Conn, r: Rejection) {
+async fn reject<H: Handler>(w: &H, conn: &mut Conn, peer: SocketAddr, r: Rejection) {
     WorkerStats::inc(&w.stats().rejections_total);
     w.stats().rejection(r.reason);
     w.stats().response(r.status);
+    w.framing_rejected(peer, r.reason);
     tracing::debug!(
         status = r.status,
         reason = r.reason,

@@ -74,7 +74,9 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
         r.message
     );
     if !r.audited {
-        audit(&at, r.reason);
+        let route = at.route.map(|(r, u)| (r.path.as_str(), u.name.as_str()));
+        let route = route.or(Some((at.req.head.path(), "")));
+        audit_rejection_of(w, at.req.peer, route, at.method, at.id, r.reason);
     }
     let extra: &[(&str, &[u8])] = if r.status == 405 {
         &[("Allow", b"GET, POST, DELETE, OPTIONS")]
@@ -95,29 +97,43 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
     send(w, at.snap, down, r.status, "application/json", extra, &body).await
 }
 
-fn audit(at: &At<'_>, reason: &'static str) {
-    let sink = &at.w.shared.sink;
+/// Audits a rejection decided before a request was read whole (no route known yet).
+pub fn audit_rejection(
+    w: &Worker,
+    peer: std::net::SocketAddr,
+    route: Option<(&str, &str)>,
+    reason: &'static str,
+) {
+    audit_rejection_of(w, peer, route, None, None, reason);
+}
+
+fn audit_rejection_of(
+    w: &Worker,
+    peer: std::net::SocketAddr,
+    route: Option<(&str, &str)>,
+    method: Option<&str>,
+    id: Option<&JsonRpcId>,
+    reason: &'static str,
+) {
+    let sink = &w.shared.sink;
     if !sink.is_enabled() {
         return;
     }
     let ts_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let (route, upstream) = match at.route {
-        Some((r, u)) => (r.path.clone(), u.name.clone()),
-        None => (at.req.head.path().to_string(), String::new()),
-    };
+    let (route, upstream) = route.unwrap_or(("", ""));
     sink.audit(AuditRecord {
         ts_ms,
-        worker: at.w.id as u16,
-        route,
-        upstream,
+        worker: w.id as u16,
+        route: route.to_string(),
+        upstream: upstream.to_string(),
         direction: "request",
-        method: at.method.map(str::to_string),
+        method: method.map(str::to_string),
         tool: None,
-        rpc_id: at.id.map(crate::pipeline::detect::rpc_id_text),
+        rpc_id: id.map(crate::pipeline::detect::rpc_id_text),
         decision: "reject",
-        client: Some(at.req.peer.ip().to_string()),
+        client: Some(peer.ip().to_string()),
         findings: Vec::new(),
         reason: Some(reason),
     });

@@ -120,6 +120,10 @@ impl Handler for Worker {
         &self.shutdown
     }
 
+    fn framing_rejected(&self, peer: std::net::SocketAddr, reason: &'static str) {
+        crate::pipeline::answer::audit_rejection(self, peer, None, reason);
+    }
+
     fn handle<'a>(
         &'a self,
         req: &'a Request,
