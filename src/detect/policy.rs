@@ -65,6 +65,19 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// A hash of every setting (not of the lookup table derived from them): equal fingerprints
+    /// mean an identical engine, so a reload that keeps the policy keeps its compiled detectors.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.enabled.hash(&mut h);
+        for r in &self.rules {
+            r.id.hash(&mut h);
+        }
+        format!("{:?}{:?}", self.base, self.overrides).hash(&mut h);
+        h.finish()
+    }
+
     /// The built-in policy over `rules`: each rule's own action, off where `default_on` is false.
     pub fn builtin(rules: Vec<&'static Rule>) -> Self {
         let by_id = rules.iter().enumerate().map(|(i, r)| (r.id, i)).collect();

@@ -34,6 +34,9 @@ pub struct Snapshot {
 pub struct Builder {
     random: Arc<SessionSealer>,
     given: Option<(Vec<u8>, Arc<SessionSealer>)>,
+    /// The last detector set and a fingerprint of the policy it was compiled from: compiling
+    /// is most of a rebuild's cost, and a certificate rotation or a route change must not pay it.
+    engine: Option<(u64, Arc<Engine>)>,
 }
 
 impl Default for Builder {
@@ -47,6 +50,7 @@ impl Builder {
         Self {
             random: Arc::new(SessionSealer::random()),
             given: None,
+            engine: None,
         }
     }
 
@@ -87,9 +91,18 @@ impl Builder {
                 }
             },
         };
+        let print = model.detect.fingerprint();
+        let detect = match &self.engine {
+            Some((p, e)) if *p == print => e.clone(),
+            _ => {
+                let e = Arc::new(Engine::new(model.detect.clone()));
+                self.engine = Some((print, e.clone()));
+                e
+            }
+        };
         Ok(Snapshot {
             generation,
-            detect: Arc::new(Engine::new(model.detect.clone())),
+            detect,
             drain_timeout: model.drain_timeout,
             tls,
             limits: model.limits,
@@ -148,6 +161,18 @@ mod tests {
             panic!("built with missing certificate files");
         };
         assert_eq!(issues[0].path, "server.tls");
+    }
+
+    #[test]
+    fn the_detector_set_is_reused_while_its_policy_is_unchanged() {
+        let mut b = Builder::new();
+        let one = b.build(&model(BASE), 1).unwrap();
+        let moved = BASE.replace("path = \"/mcp\"", "path = \"/other\"");
+        let two = b.build(&model(&moved), 2).unwrap();
+        assert!(Arc::ptr_eq(&one.detect, &two.detect));
+        let off = format!("{BASE}[detect.families]\ninjection = \"log\"\n");
+        let three = b.build(&model(&off), 3).unwrap();
+        assert!(!Arc::ptr_eq(&two.detect, &three.detect));
     }
 
     #[test]
