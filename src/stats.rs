@@ -21,6 +21,10 @@ pub struct WorkerStats {
     pub sse_events_total: AtomicU64,
     pub upstream_connects_total: AtomicU64,
     pub upstream_reuses_total: AtomicU64,
+    /// The gateway's own answers put on legacy SSE streams: held by this worker, or handed to
+    /// the worker holding the stream.
+    pub legacy_answers_local: AtomicU64,
+    pub legacy_answers_handoff: AtomicU64,
     /// Detection findings by family (index of `Family`) and action (Log, Redact, Block).
     pub detect_findings: [[AtomicU64; 3]; 8],
     /// Scanned messages with findings by direction (request, response) and decision

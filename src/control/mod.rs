@@ -189,6 +189,19 @@ fn metrics(state: &ControlState) -> String {
         );
     }
     config_metrics(state, &mut out);
+    let _ = writeln!(out, "# HELP mcpguard_legacy_answers_total Gateway answers put on legacy SSE streams, by the worker that held the stream\n# TYPE mcpguard_legacy_answers_total counter");
+    for (path, v) in [
+        (
+            "local",
+            sum(&|w| w.legacy_answers_local.load(Ordering::Relaxed)),
+        ),
+        (
+            "handoff",
+            sum(&|w| w.legacy_answers_handoff.load(Ordering::Relaxed)),
+        ),
+    ] {
+        let _ = writeln!(out, "mcpguard_legacy_answers_total{{path=\"{path}\"}} {v}");
+    }
     detect_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out

@@ -2,6 +2,11 @@
 //! response: counted (in total and by reason), logged, audited, written. Upstream failures are
 //! answered here too (502/504 with a JSON-RPC error naming the upstream). The connection stays
 //! open when framing is intact.
+//!
+//! Each transport delivers answers its own way, so no phase needs to know which one it runs
+//! under: on Streamable HTTP the answer is the response to the POST; on the legacy HTTP+SSE
+//! transport a JSON-RPC answer travels on the client's event stream (whichever worker holds it)
+//! and the POST is acknowledged with 202, as that transport expects.
 
 use crate::config::Route;
 use crate::mcp::envelope::JsonRpcId;
@@ -9,6 +14,7 @@ use crate::mcp::errors::{codes, jsonrpc_error_body};
 use crate::net::conn::Conn;
 use crate::net::{respond, Disposition, Request};
 use crate::pipeline::ctx::{Ctx, Reject, RejectBody};
+use crate::pipeline::legacy_streams::{Delivered, StreamRef};
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::worker::Worker;
 use crate::stats::WorkerStats;
@@ -44,6 +50,8 @@ pub struct At<'a> {
     pub route: Option<(&'a Route, &'a Peer)>,
     pub id: Option<&'a JsonRpcId>,
     pub method: Option<&'a str>,
+    /// A legacy client's stream, once the endpoint it posted to is known.
+    pub legacy: Option<StreamRef>,
 }
 
 impl<'a> At<'a> {
@@ -56,6 +64,7 @@ impl<'a> At<'a> {
             route: Some((cx.route, cx.up)),
             id: cx.rpc_id(),
             method: first.and_then(|m| m.method.as_deref()),
+            legacy: cx.legacy_stream,
         }
     }
 }
@@ -94,7 +103,49 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
         ),
         RejectBody::Raw(b) => b,
     };
+    // A parsed message on the legacy transport: answered on the client's stream.
+    if let (Some(to), Some(_)) = (at.legacy, at.method.or(at.id.map(|_| ""))) {
+        return on_stream(w, at.snap, down, to, at.id, body).await;
+    }
     send(w, at.snap, down, r.status, "application/json", extra, &body).await
+}
+
+/// Puts a JSON-RPC answer on a legacy client's stream and acknowledges the POST (202). A message
+/// without an id (a refused notification or response) has no answer: it is acknowledged and
+/// dropped (it was audited). A stream that has closed means the answer cannot be delivered: the
+/// POST itself gets the error then, rather than a silent loss.
+async fn on_stream(
+    w: &Worker,
+    snap: &Snapshot,
+    down: &mut Conn,
+    to: StreamRef,
+    id: Option<&JsonRpcId>,
+    body: Vec<u8>,
+) -> Disposition {
+    if id.is_none() {
+        return send(w, snap, down, 202, "", &[], b"").await;
+    }
+    let handoff = usize::from(to.worker) != w.id;
+    match w.legacy.deliver(to, body).await {
+        Delivered::Yes => {
+            WorkerStats::inc(if handoff {
+                &w.stats.legacy_answers_handoff
+            } else {
+                &w.stats.legacy_answers_local
+            });
+            send(w, snap, down, 202, "", &[], b"").await
+        }
+        Delivered::StreamGone => {
+            WorkerStats::inc(&w.stats.rejections_total);
+            w.stats.rejection("stream_closed");
+            let body = respond::http_error_body(
+                404,
+                "stream_closed",
+                "the event stream this endpoint belongs to is closed: open a new one",
+            );
+            send(w, snap, down, 404, "application/json", &[], &body).await
+        }
+    }
 }
 
 /// Audits a rejection decided before a request was read whole (no route known yet).
@@ -151,6 +202,9 @@ pub async fn upstream_error(cx: &Ctx<'_>, down: &mut Conn, err: &UpstreamError) 
         err.reason(),
         Some(("upstream", &up.name)),
     );
+    if let (Some(to), Some(_)) = (cx.legacy_stream, cx.rpc_id()) {
+        return on_stream(cx.w, cx.snap, down, to, cx.rpc_id(), body).await;
+    }
     send(
         cx.w,
         cx.snap,

@@ -29,8 +29,10 @@ pub struct Ctx<'a> {
     pub verdict: Verdict,
     /// Set by `session`: the client's sealed session, opened.
     pub session: Option<SessionToken>,
-    /// Set by `legacy endpoint`: the upstream path a legacy client posts to.
+    /// Set by `legacy-endpoint`: the upstream path a legacy client posts to, and the stream its
+    /// answers travel on.
     pub target: Option<String>,
+    pub legacy_stream: Option<crate::pipeline::legacy_streams::StreamRef>,
     /// Set by `detect`: the bytes to forward instead of the body (a redaction or filter).
     pub rewritten: Option<Vec<u8>>,
 }
@@ -55,6 +57,7 @@ impl<'a> Ctx<'a> {
             verdict: Verdict::allow(),
             session: None,
             target: None,
+            legacy_stream: None,
             rewritten: None,
         }
     }

@@ -83,9 +83,9 @@ pub fn server_message(
         .messages()
         .iter()
         .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse));
-    let id = envelope.messages().first().and_then(|m| m.id.as_ref());
+    let own = envelope.messages().first().and_then(|m| m.id.as_ref());
     // Audited and denied under the client's request id: what the server sent in answer to it.
-    let id = answering.request_id.or(id);
+    let id = answering.request_id.or(own);
     detect::record(
         cx.w,
         cx.route,
@@ -98,7 +98,11 @@ pub fn server_message(
     let deny = |v: &Verdict| {
         let denial_id = match carrier {
             Carrier::JsonBody => id,
-            Carrier::SseEvent => answering.request_id,
+            // On a stream, only an answer's own id may be echoed: a server request's id is
+            // the server's, not one the client is waiting on.
+            Carrier::SseEvent => answering
+                .request_id
+                .or(if is_response { own } else { None }),
         };
         Outcome::Deny(detect::denial_body(denial_id, Direction::Response, v))
     };

@@ -37,15 +37,22 @@ async fn stream(cx: &Ctx<'_>, down: &mut Conn) -> Disposition {
     };
     let prefix = cx.route.path.trim_end_matches('/');
     let (up, sealer) = (cx.up, &cx.snap.sealer);
+    // The stream is registered for as long as it is relayed: the gateway's answers to this
+    // client's POSTs are put on it (see `legacy_streams`).
+    let (stream, mailbox, _open) = cx.w.legacy.open();
     let rewrite = |data: &str| -> Option<String> {
         let target = same_origin_target(up, data.trim())?;
-        let sealed = sealer.seal_bytes(PURPOSE_ENDPOINT, target.as_bytes());
+        let mut plain = Vec::with_capacity(10 + target.len());
+        stream.encode(&mut plain);
+        plain.extend_from_slice(target.as_bytes());
+        let sealed = sealer.seal_bytes(PURPOSE_ENDPOINT, &plain);
         Some(format!("{prefix}/message?ep={sealed}"))
     };
     let opts = RelayOptions {
         client_session: None,
         request_id: None,
         endpoint_rewrite: Some(&rewrite),
+        legacy: Some(&mailbox),
         exchange: RequestInfo::default(),
     };
     relay(cx, ex, down, opts).await
@@ -65,6 +72,7 @@ async fn post(cx: &mut Ctx<'_>, down: &mut Conn) -> Disposition {
         client_session: None,
         request_id: None,
         endpoint_rewrite: None,
+        legacy: None,
         exchange: RequestInfo::default(),
     };
     relay(cx, ex, down, opts).await

@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod detect;
 pub mod filter;
 pub mod legacy_sse;
+pub mod legacy_streams;
 pub mod live;
 pub mod phase;
 pub mod relay;
@@ -41,6 +42,7 @@ pub async fn handle(w: &Worker, req: &Request, down: &mut Conn) -> Disposition {
         route,
         id: None,
         method: None,
+        legacy: None,
     };
     let Some((route, rest)) = phase::route::find(&snap.routes, &req.head) else {
         let r = Reject::http(404, "no_route", "no MCP server at this path");

@@ -17,6 +17,7 @@ use crate::net::{respond, Disposition};
 use crate::pipeline::ctx::Ctx;
 use crate::pipeline::detect::RequestInfo;
 use crate::pipeline::filter::{server_message, Answering, Carrier, Outcome};
+use crate::pipeline::legacy_streams::Mailbox;
 use crate::pipeline::{answer, session};
 use crate::stats::WorkerStats;
 use crate::upstream::exchange::Exchange;
@@ -51,6 +52,10 @@ pub struct RelayOptions<'a> {
     pub request_id: Option<&'a JsonRpcId>,
     /// Rewrites the data of `endpoint` events (legacy HTTP+SSE transport).
     pub endpoint_rewrite: Option<&'a EndpointRewrite<'a>>,
+    /// A legacy client's stream: the gateway's own answers waiting to be put on it. On such a
+    /// stream a refused server message is replaced or dropped, never the end of the stream (it
+    /// carries the client's whole session).
+    pub legacy: Option<&'a Mailbox>,
     /// The request's method and tool, so the response scan knows what it answers.
     pub exchange: RequestInfo<'a>,
 }
@@ -165,7 +170,16 @@ async fn relay_stream(
         raw.clear();
         out.clear();
         let deadline = Instant::now() + up.idle_stream_timeout;
-        let read = read_or_client_gone(&mut state, &mut conn, deadline, &mut raw, down).await;
+        let read = read_or_client_gone(
+            &mut state,
+            &mut conn,
+            deadline,
+            &mut raw,
+            down,
+            opts.legacy,
+            (http10, limits.body_timeout),
+        )
+        .await;
         match read {
             Ok(true) => {}
             // The client left: dropping the upstream connection cancels the call upstream.
@@ -193,10 +207,35 @@ async fn relay_stream(
                     opts.answering(),
                 ))
             };
-            if !answered && filtered.as_ref().is_some_and(|f| f.is_response) {
+            let is_response = filtered.as_ref().is_some_and(|f| f.is_response);
+            if !answered && is_response {
                 answered = true;
             }
             let outcome = filtered.map_or(Outcome::Pass, |f| f.outcome);
+            if opts.legacy.is_some() {
+                match &outcome {
+                    // A refused answer to one of the client's requests: the client gets the
+                    // denial for that id, and its session (this stream) goes on.
+                    Outcome::Deny(body) if is_response => {
+                        scratch.clear();
+                        encode_event(
+                            &mut scratch,
+                            Some("message"),
+                            None,
+                            std::str::from_utf8(body).unwrap_or("{}"),
+                        );
+                        frame(&mut out, &scratch, http10);
+                        continue;
+                    }
+                    // A refused server request or notification, or an event that is not
+                    // JSON-RPC: not relayed (audited when detection refused it).
+                    Outcome::Deny(_) | Outcome::Invalid(_) => {
+                        WorkerStats::inc(&w.stats.upstream_errors_total);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let refusal = match &outcome {
                 Outcome::Deny(body) => Some(body.clone()),
                 Outcome::Invalid(what) => opts.request_id.map(|id| {
@@ -303,22 +342,49 @@ async fn relay_stream(
 }
 
 /// Waits for the next stream bytes while checking, once per second of silence, that the client is
-/// still there. The upstream read is never abandoned midway (an io_uring read cancelled after it
-/// completed would lose stream bytes), only raced against a timer. `Ok(false)`: the client left.
+/// still there, and puts the gateway's own answers waiting in `mail` (a legacy client's stream)
+/// on the client's stream meanwhile. The upstream read is never abandoned midway (an io_uring
+/// read cancelled after it completed would lose stream bytes), only raced against the timer and
+/// the mailbox. `Ok(false)`: the client left.
 async fn read_or_client_gone(
     state: &mut BodyState,
     conn: &mut Conn,
     deadline: Instant,
     raw: &mut Vec<u8>,
-    down: &Conn,
+    down: &mut Conn,
+    mail: Option<&Mailbox>,
+    (http10, write_timeout): (bool, std::time::Duration),
 ) -> Result<bool, BodyError> {
     let read = state.read_some(conn, deadline, raw);
     let mut read = std::pin::pin!(read);
     loop {
+        let mail_ready = async {
+            match mail {
+                Some(m) => m.ready().await,
+                None => std::future::pending().await,
+            }
+        };
         monoio::select! {
             r = &mut read => return r.map(|()| true),
             _ = monoio::time::sleep(CLIENT_PROBE_INTERVAL) => {
                 if down.peer_gone() {
+                    return Ok(false);
+                }
+            }
+            _ = mail_ready => {
+                let mut out = Vec::new();
+                let mut event = Vec::new();
+                while let Some(body) = mail.and_then(Mailbox::pop) {
+                    event.clear();
+                    encode_event(
+                        &mut event,
+                        Some("message"),
+                        None,
+                        std::str::from_utf8(&body).unwrap_or("{}"),
+                    );
+                    frame(&mut out, &event, http10);
+                }
+                if down.write_all_timeout(out, write_timeout).await.is_err() {
                     return Ok(false);
                 }
             }

@@ -61,6 +61,7 @@ async fn post(cx: &mut Ctx<'_>, down: &mut Conn) -> Disposition {
             None
         },
         endpoint_rewrite: None,
+        legacy: None,
         exchange,
     };
     relay(cx, ex, down, opts).await
@@ -89,6 +90,7 @@ async fn get_or_delete(cx: &mut Ctx<'_>, down: &mut Conn) -> Disposition {
         client_session: client_session(cx.req, cx.session.as_ref()),
         request_id: None,
         endpoint_rewrite: None,
+        legacy: None,
         exchange: RequestInfo::default(),
     };
     relay(cx, ex, down, opts).await

@@ -10,6 +10,7 @@ use crate::net::conn::Conn;
 use crate::net::idle::IdleClock;
 use crate::net::shutdown::LocalShutdown;
 use crate::net::{Disposition, Handler, Request};
+use crate::pipeline::legacy_streams::{LegacyStreams, StreamBus};
 use crate::pipeline::live::Live;
 use crate::pipeline::revocation::{RevocationBus, Revocations};
 use crate::pipeline::shared::Shared;
@@ -39,6 +40,7 @@ pub struct Worker {
     pub(crate) idle: IdleClock,
     pub(crate) shared: Arc<Shared>,
     pub(crate) detect_scratch: RefCell<Scratch>,
+    pub(crate) legacy: Rc<LegacyStreams>,
 }
 
 impl Worker {
@@ -47,6 +49,7 @@ impl Worker {
         live: Arc<Live>,
         stats: Arc<WorkerStats>,
         bus: Arc<RevocationBus>,
+        streams: Arc<StreamBus>,
         shared: Arc<Shared>,
     ) -> Rc<Self> {
         let first = live.load();
@@ -63,6 +66,7 @@ impl Worker {
             idle: IdleClock::default(),
             shared,
             detect_scratch: RefCell::new(Scratch::default()),
+            legacy: Rc::new(LegacyStreams::new(streams, id)),
         })
     }
 
@@ -78,6 +82,12 @@ impl Worker {
             self.seen.set(generation);
         }
         self.current.borrow().clone()
+    }
+
+    /// Delivers other workers' answers to this worker's legacy SSE streams; runs for the
+    /// worker's life (streams may outlive the start of a drain).
+    pub async fn serve_legacy_inbox(&self) {
+        self.legacy.serve_inbox(std::future::pending()).await;
     }
 
     pub fn draining(&self) -> bool {

@@ -9,7 +9,7 @@ pub use crate::net::shutdown::Shutdown;
 
 use crate::config::{DriverChoice, Settings};
 use crate::pipeline::live::Live;
-use crate::pipeline::{revocation, shared};
+use crate::pipeline::{legacy_streams, revocation, shared};
 use crate::stats::WorkerStats;
 use monoio::net::{ListenerOpts, TcpListener};
 use std::net::SocketAddr;
@@ -111,6 +111,7 @@ pub fn start(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (ready_tx, ready_rx) = mpsc::channel::<Result<usize, RuntimeError>>();
     let revocations = revocation::RevocationBus::new(settings.workers);
+    let streams = legacy_streams::StreamBus::new(settings.workers);
     let mut threads = Vec::with_capacity(settings.workers);
     let mut stats = Vec::with_capacity(settings.workers);
     for id in 0..settings.workers {
@@ -118,7 +119,7 @@ pub fn start(
         let tx = ready_tx.clone();
         let sd = shutdown.clone();
         let st = Arc::new(WorkerStats::default());
-        let bus = revocations.clone();
+        let bus = (revocations.clone(), streams.clone());
         let sh = shared.clone();
         stats.push(st.clone());
         let handle = std::thread::Builder::new()
@@ -160,7 +161,10 @@ fn worker_thread(
     addr: SocketAddr,
     snap: Arc<Live>,
     stats: Arc<WorkerStats>,
-    revocations: Arc<revocation::RevocationBus>,
+    (revocations, streams): (
+        Arc<revocation::RevocationBus>,
+        Arc<legacy_streams::StreamBus>,
+    ),
     shared: Arc<shared::Shared>,
     shutdown: Shutdown,
     ready: mpsc::Sender<Result<usize, RuntimeError>>,
@@ -180,7 +184,7 @@ fn worker_thread(
         };
         tracing::info!(worker = id, core, driver, %addr, "worker listening");
         let _ = ready.send(Ok(id));
-        let w = crate::pipeline::Worker::new(id, snap, stats, revocations, shared);
+        let w = crate::pipeline::Worker::new(id, snap, stats, revocations, streams, shared);
         worker::run(w, listener, shutdown).await;
     };
     if let Err(source) = block_on_driver(driver == "io_uring", body) {

@@ -49,6 +49,10 @@ pub async fn run(w: Rc<Worker>, listener: TcpListener, global: crate::runtime::S
     }
     {
         let w2 = w.clone();
+        monoio::spawn(async move { w2.serve_legacy_inbox().await });
+    }
+    {
+        let w2 = w.clone();
         monoio::spawn(async move {
             while !w2.draining() {
                 monoio::time::sleep(Duration::from_secs(1)).await;
@@ -126,6 +130,7 @@ mod tests {
                 live,
                 Default::default(),
                 bus,
+                crate::pipeline::legacy_streams::StreamBus::new(1),
                 std::sync::Arc::new(crate::pipeline::shared::Shared::in_memory()),
             );
             let serve_size = std::mem::size_of_val(&serve(w.clone(), tcp, addr, None));
