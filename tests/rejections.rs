@@ -34,7 +34,7 @@ fn rejections_are_counted_and_audited_by_reason() {
     );
     assert_rpc_error(&r, 415, -32600, "unsupported_media_type");
     let r = post_rpc(gw.addr, "{not json", &[]);
-    assert_rpc_error(&r, 400, -32700, "body is not valid JSON");
+    assert_rpc_error(&r, 400, -32700, "parse_error");
     // session: a token this gateway never sealed.
     let r = post_rpc(
         gw.addr,
@@ -59,7 +59,7 @@ fn rejections_are_counted_and_audited_by_reason() {
         "no_route",
         "origin_not_allowed",
         "unsupported_media_type",
-        "body is not valid JSON",
+        "parse_error",
         "session_unknown",
     ] {
         let series = format!("mcpguard_rejections_by_reason_total{{reason=\"{reason}\"}}");
@@ -92,7 +92,7 @@ fn rejections_are_counted_and_audited_by_reason() {
         "no_route",
         "origin_not_allowed",
         "session_unknown",
-        "body is not valid JSON",
+        "parse_error",
     ] {
         assert!(
             reasons.iter().any(|r| r == want),

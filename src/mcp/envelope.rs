@@ -127,8 +127,16 @@ impl EnvelopeError {
         }
     }
 
-    /// Short machine-oriented reason (goes into `error.data.reason`).
+    /// The stable, machine-readable reason (`error.data.reason`, metric label, audit record).
     pub fn reason(&self) -> &'static str {
+        match self {
+            EnvelopeError::Parse => "parse_error",
+            EnvelopeError::InvalidRequest(_) => "invalid_request",
+        }
+    }
+
+    /// What exactly is wrong, for people (`error.message`).
+    pub fn detail(&self) -> &'static str {
         match self {
             EnvelopeError::Parse => "body is not valid JSON",
             EnvelopeError::InvalidRequest(r) => r,
@@ -693,7 +701,11 @@ mod tests {
             "duplicate member"
         );
         assert_eq!(EnvelopeError::InvalidRequest("x").code(), -32600);
-        assert_eq!(EnvelopeError::InvalidRequest("x").reason(), "x");
+        assert_eq!(
+            EnvelopeError::InvalidRequest("x").reason(),
+            "invalid_request"
+        );
+        assert_eq!(EnvelopeError::InvalidRequest("x").detail(), "x");
     }
 
     #[test]

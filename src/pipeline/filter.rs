@@ -72,7 +72,7 @@ pub fn server_message(
             return Filtered {
                 is_response: false,
                 outcome: Outcome::Invalid(match carrier {
-                    Carrier::JsonBody => e.reason(),
+                    Carrier::JsonBody => e.detail(),
                     Carrier::SseEvent => "SSE event data",
                 }),
             }

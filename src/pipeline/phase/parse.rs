@@ -30,7 +30,12 @@ impl Phase for Parse {
                 cx.verdict = verdict;
                 Ok(())
             }
-            Err(e) => Err(Reject::rpc(400, e.code(), e.reason(), e.message())),
+            Err(e) => Err(Reject::rpc(
+                400,
+                e.code(),
+                e.reason(),
+                format!("{}: {}", e.message(), e.detail()),
+            )),
         }
     }
 }
