@@ -48,6 +48,10 @@ fn legacy_server() -> LegacyServer {
                 return;
             } else if line.starts_with("POST /messages?sessionId=abc ") {
                 posts2.lock().unwrap().push((line.clone(), body.clone()));
+                // A server that dies on this one: the connection closes with no answer.
+                if String::from_utf8_lossy(&body).contains("\"crash\"") {
+                    return;
+                }
                 if s.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
                     .is_err()
                 {
@@ -309,4 +313,26 @@ fn an_answer_for_a_closed_stream_is_an_error_on_the_post() {
     assert!(closed, "{}", gw.log());
     let r = http(gw.addr, &post_bytes(&endpoint, &injected_call(401), &[]));
     assert_http_error(&r, 404, "stream_closed");
+}
+
+#[test]
+fn an_upstream_failure_is_answered_on_the_stream() {
+    let up = legacy_server();
+    let (gw, _dir) = gateway(&up);
+    let (mut stream, endpoint) = open_stream(&gw);
+    let mut seen = Vec::new();
+    let call = json!({"jsonrpc":"2.0","id":500,"method":"tools/call","params":{"name":"crash","arguments":{}}});
+    let r = http(gw.addr, &post_bytes(&endpoint, &call.to_string(), &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let v = message_with_id(&mut stream, &mut seen, 500);
+    assert_eq!(v["error"]["code"], -31900, "{v}");
+    assert_eq!(v["error"]["data"]["upstream"], "old", "{v}");
+    // The stream (and the session) goes on.
+    let body = r#"{"jsonrpc":"2.0","id":501,"method":"tools/list"}"#;
+    let r = http(gw.addr, &post_bytes(&endpoint, body, &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(
+        message_with_id(&mut stream, &mut seen, 501)["result"]["legacy"],
+        true
+    );
 }
