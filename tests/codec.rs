@@ -96,9 +96,22 @@ fn rejections_close_the_connection() {
         ),
         (
             "unsupported TE",
-            b"POST /mcp HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec(),
+            b"POST /mcp HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
             501,
             "unsupported_transfer_encoding",
+        ),
+        (
+            "chunked not final",
+            b"POST /mcp HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+                .to_vec(),
+            400,
+            "invalid_transfer_encoding",
+        ),
+        (
+            "malformed request line",
+            b"GET /mcp http/1.1\r\nHost: a\r\n\r\n".to_vec(),
+            400,
+            "invalid_request_line",
         ),
         (
             "HTTP/2.0",
@@ -299,4 +312,26 @@ fn idle_keep_alive_connection_is_closed_after_idle_timeout() {
     assert_eq!(r.status, 200, "{}", r.text());
     // The client's read timeout (10 s) is only a safety bound: EOF must come well before it.
     assert!(c.is_closed(), "the idle connection was not closed");
+}
+
+#[test]
+fn absolute_form_targets_are_routed_like_origin_form() {
+    let up = demo();
+    let (gw, _dir) = gateway(&up);
+    let body = INIT;
+    let raw = format!(
+        "POST http://{}/mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: {ACCEPT}\r\nContent-Length: {}\r\n\r\n{body}",
+        gw.addr,
+        gw.addr,
+        body.len()
+    );
+    let r = http(gw.addr, raw.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], 1, "{}", r.text());
+    // An absolute path that matches no route is still a 404, not a framing error.
+    let raw = format!(
+        "GET http://{}/elsewhere HTTP/1.1\r\nHost: x\r\n\r\n",
+        gw.addr
+    );
+    assert_http_error(&http(gw.addr, raw.as_bytes()), 404, "no_route");
 }

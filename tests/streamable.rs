@@ -374,3 +374,33 @@ fn http10_client_gets_sse_delimited_by_close() {
         "{msgs:?}"
     );
 }
+
+#[test]
+fn two_session_ids_are_refused() {
+    let (_up, gw) = setup();
+    let sid = initialize(gw.addr);
+    let r = post_rpc(
+        gw.addr,
+        r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#,
+        &[("Mcp-Session-Id", &sid), ("Mcp-Session-Id", &sid)],
+    );
+    assert_rpc_error(&r, 400, -32600, "duplicate_session_id");
+}
+
+#[test]
+fn batches_are_refused_where_the_revision_removed_them() {
+    let (_up, gw) = setup();
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#;
+    for v in ["2025-06-18", "2025-11-25", "2026-07-28"] {
+        let r = post_rpc(gw.addr, batch, &[("MCP-Protocol-Version", v)]);
+        assert_rpc_error(&r, 400, -32600, "batch_not_supported");
+    }
+    // 2025-03-26 has batches: not refused by the gateway (the upstream answers as it may).
+    let r = post_rpc(gw.addr, batch, &[("MCP-Protocol-Version", "2025-03-26")]);
+    assert_ne!(
+        r.json()["error"]["data"]["reason"],
+        "batch_not_supported",
+        "{}",
+        r.text()
+    );
+}

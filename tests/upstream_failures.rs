@@ -251,3 +251,88 @@ fn client_disconnect_during_silent_stream_closes_the_upstream() {
         "the upstream connection stayed open after the client left"
     );
 }
+
+/// An SSE answer that ends cleanly without the response: `chunked` with its last chunk, or
+/// close-delimited (no framing header, the connection closes).
+fn sse_ends_without_answer(chunked: bool) -> FakeUpstream {
+    use std::io::Write;
+    FakeUpstream::start(move |mut s, _| {
+        if read_request_polling(&mut s, None).is_none() {
+            return;
+        }
+        let event = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"p\",\"progress\":1}}\n\n";
+        let out = if chunked {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n0\r\n\r\n",
+                event.len()
+            )
+        } else {
+            format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{event}")
+        };
+        let _ = s.write_all(out.as_bytes());
+        let _ = s.flush();
+        // Close-delimited: the clean close is the end of the stream.
+    })
+}
+
+#[test]
+fn sse_ending_cleanly_without_the_answer_ends_with_an_error_event() {
+    for chunked in [true, false] {
+        let up = sse_ends_without_answer(chunked);
+        let dir = TempDir::new("uf-clean-end");
+        let cfg = config_with_upstream(&dir, "quitter", &up.url(), "");
+        let gw = Gateway::start(&["--config", &cfg]);
+        let mut c = gw.connect();
+        c.send(&post_bytes("/mcp", CALL, &[]));
+        let (status, headers) = c.read_head();
+        assert_eq!(status, 200, "{headers:?}");
+        let body = c.read_body(Framing::Chunked);
+        let msgs: Vec<Value> = sse_data(&body)
+            .iter()
+            .map(|d| serde_json::from_str(d).expect("each event is JSON"))
+            .collect();
+        assert_eq!(msgs.len(), 2, "chunked={chunked}: {msgs:?}");
+        assert_eq!(msgs[1]["id"], "req-42", "{}", msgs[1]);
+        assert_eq!(msgs[1]["error"]["code"], -31900, "{}", msgs[1]);
+        assert_eq!(msgs[1]["error"]["data"]["reason"], "upstream_closed");
+    }
+}
+
+#[test]
+fn an_answer_with_another_requests_id_is_refused() {
+    for detect in [true, false] {
+        let up = FakeUpstream::start(|mut s, _| {
+            use std::io::Write;
+            if read_request_polling(&mut s, None).is_none() {
+                return;
+            }
+            let body = r#"{"jsonrpc":"2.0","id":"someone-else","result":{"content":[]}}"#;
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        });
+        let dir = TempDir::new("uf-wrong-id");
+        let mut cfg_text = format!(
+            "[[upstreams]]\nname = \"confused\"\nurl = \"{}\"\n[[routes]]\npath = \"/mcp\"\nupstream = \"confused\"\n",
+            up.url()
+        );
+        if !detect {
+            cfg_text.push_str("[detect]\nenabled = false\n");
+        }
+        let cfg = write_config(&dir, &cfg_text);
+        let gw = Gateway::start(&["--config", &cfg]);
+        let r = post_rpc(gw.addr, CALL, &[]);
+        expect_upstream_error(
+            &r,
+            502,
+            "upstream_invalid_message",
+            "confused",
+            up.addr.port(),
+        );
+        assert_eq!(r.json()["id"], "req-42", "detect={detect}: {}", r.text());
+    }
+}

@@ -5,7 +5,7 @@
 
 use crate::detect::engine::{Decision, Verdict};
 use crate::detect::scan::Direction;
-use crate::mcp::envelope::{JsonRpcId, MessageKind};
+use crate::mcp::envelope::{Envelope, JsonRpcId, MessageKind};
 use crate::pipeline::ctx::Ctx;
 use crate::pipeline::detect::{self, RequestInfo};
 
@@ -53,9 +53,12 @@ pub fn server_message(
         outcome: Outcome::Pass,
     };
     let enabled = cx.snap.detect.enabled();
-    // Keep-alive events and comments carry no message; with detection off a JSON body is
-    // relayed without a parse (an SSE event is still parsed, to know when the answer came).
-    if data.iter().all(u8::is_ascii_whitespace) || (carrier == Carrier::JsonBody && !enabled) {
+    // Keep-alive events and comments carry no message. With detection off, a JSON body that
+    // answers no request is relayed without a parse; one that answers a request is parsed to
+    // hold its id to the request's (an SSE event is always parsed, to know when the answer came).
+    if data.iter().all(u8::is_ascii_whitespace)
+        || (carrier == Carrier::JsonBody && !enabled && answering.request_id.is_none())
+    {
         return pass;
     }
     let scanned = detect::inspect(
@@ -83,6 +86,17 @@ pub fn server_message(
         .messages()
         .iter()
         .any(|m| matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse));
+    // An answer to the client's request must carry that request's id: a confused or hostile
+    // upstream must not answer someone else's call. (An error with a null id answers nothing.)
+    if let (Some(want), Envelope::Single(m)) = (answering.request_id, &envelope) {
+        let answer = matches!(m.kind, MessageKind::Response | MessageKind::ErrorResponse);
+        if answer && m.id.as_ref().is_some_and(|got| got != want) {
+            return Filtered {
+                is_response: false,
+                outcome: Outcome::Invalid("an answer carrying another request's id"),
+            };
+        }
+    }
     let own = envelope.messages().first().and_then(|m| m.id.as_ref());
     // Audited and denied under the client's request id: what the server sent in answer to it.
     let id = answering.request_id.or(own);

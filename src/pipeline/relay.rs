@@ -287,6 +287,11 @@ async fn relay_stream(
             };
             frame(&mut out, bytes, http10);
         }
+        // However the stream ended (a clean last chunk, or the close that delimits it), a
+        // request still unanswered gets its error: the client must never wait forever.
+        if failure.is_none() && !refused && !answered && state.is_done() {
+            failure = Some(UpstreamError::Closed);
+        }
         if let Some(err) = &failure {
             tracing::warn!(upstream = %up.name, reason = err.reason(), error = %err, "stream broke");
             WorkerStats::inc(&w.stats.upstream_errors_total);

@@ -37,9 +37,17 @@ pub enum CodecError {
     /// `Transfer-Encoding` header field repeated.
     #[error("duplicate Transfer-Encoding")]
     DuplicateTransferEncoding,
-    /// `Transfer-Encoding` is anything but exactly `chunked`.
+    /// `Transfer-Encoding` ends with `chunked` but applies another coding first (`gzip, chunked`):
+    /// well framed, but not a coding the gateway implements (501).
     #[error("unsupported Transfer-Encoding")]
     UnsupportedTransferEncoding,
+    /// `Transfer-Encoding` whose final coding is not `chunked`, or that applies `chunked` twice:
+    /// the body length cannot be determined (RFC 9112 §6.3: 400).
+    #[error("invalid Transfer-Encoding: chunked must be the final coding, once")]
+    InvalidTransferEncoding,
+    /// The request line is not `method SP target SP HTTP/x.y`.
+    #[error("malformed request line")]
+    InvalidRequestLine,
     /// `Transfer-Encoding` in an HTTP/1.0 message, which RFC 9112 §6.1 says
     /// must be treated as faulty framing.
     #[error("Transfer-Encoding in HTTP/1.0 message")]
@@ -80,6 +88,7 @@ impl CodecError {
             CodecError::HeadTooLarge | CodecError::TooManyHeaders => 431,
             CodecError::BodyTooLarge => 413,
             CodecError::UnsupportedTransferEncoding => 501,
+            CodecError::InvalidTransferEncoding | CodecError::InvalidRequestLine => 400,
             CodecError::UnsupportedVersion => 505,
             CodecError::Syntax(httparse::Error::Version) => 505,
             CodecError::Syntax(httparse::Error::TooManyHeaders) => 431,
@@ -110,6 +119,8 @@ impl CodecError {
             CodecError::InvalidContentLength => "invalid_content_length",
             CodecError::DuplicateTransferEncoding => "duplicate_transfer_encoding",
             CodecError::UnsupportedTransferEncoding => "unsupported_transfer_encoding",
+            CodecError::InvalidTransferEncoding => "invalid_transfer_encoding",
+            CodecError::InvalidRequestLine => "invalid_request_line",
             CodecError::TransferEncodingInHttp10 => "transfer_encoding_in_http10",
             CodecError::InvalidHeaderValue => "invalid_header_value",
             CodecError::InvalidTarget => "invalid_target",

@@ -243,7 +243,13 @@ pub(super) fn collect_headers(
         if version_minor == 0 {
             return Err(CodecError::TransferEncodingInHttp10);
         }
-        if !te_value.eq_ignore_ascii_case(b"chunked") {
+        let codings: Vec<&[u8]> = te_value.split(|&b| b == b',').map(trim_ows).collect();
+        let is_chunked = |c: &[u8]| c.eq_ignore_ascii_case(b"chunked");
+        let final_chunked = codings.last().is_some_and(|c| is_chunked(c));
+        if !final_chunked || codings.iter().filter(|c| is_chunked(c)).count() > 1 {
+            return Err(CodecError::InvalidTransferEncoding);
+        }
+        if codings.len() > 1 {
             return Err(CodecError::UnsupportedTransferEncoding);
         }
         facts.chunked = true;
@@ -279,7 +285,10 @@ pub(super) fn iter_headers<'a>(
 pub struct RequestHead {
     raw: Bytes,
     method: Span,
+    /// Path and query (for an absolute-form target, the part after the authority).
     target: Span,
+    /// The authority of an absolute-form target, which takes the place of `Host`.
+    authority: Option<Span>,
     version_minor: u8,
     headers: Vec<HeaderSpan>,
     framing: BodyFraming,
@@ -301,6 +310,14 @@ impl RequestHead {
     /// Request target (path plus query) as sent.
     pub fn target(&self) -> &str {
         self.str_of(self.target)
+    }
+
+    /// The host the request is for: the authority of an absolute-form target, else `Host`.
+    pub fn host(&self) -> Option<&str> {
+        match self.authority {
+            Some(a) => Some(self.str_of(a)),
+            None => self.header_str("host"),
+        }
     }
 
     /// Target up to, not including, the first `?`.
@@ -364,6 +381,44 @@ impl RequestHead {
     }
 }
 
+/// `http://authority/path?query` → (authority, `/path?query`); `None` when not absolute-form.
+/// An absolute target without a path is refused (nothing here is served at an empty path).
+fn split_absolute(target: &str) -> Option<(&str, &str)> {
+    let scheme_len = if target.len() > 7 && target[..7].eq_ignore_ascii_case("http://") {
+        7
+    } else if target.len() > 8 && target[..8].eq_ignore_ascii_case("https://") {
+        8
+    } else {
+        return None;
+    };
+    let rest = &target[scheme_len..];
+    let slash = rest.find('/')?;
+    let authority = &rest[..slash];
+    if authority.is_empty() || authority.contains(['@', '?', '#']) {
+        return None;
+    }
+    Some((authority, &rest[slash..]))
+}
+
+/// httparse reports any unreadable version as `Version`: 505 is for a well-formed request line
+/// naming another protocol version (`HTTP/2.0`), 400 for a request line that is not one.
+fn version_error(head: &[u8]) -> CodecError {
+    let line = head.split(|&b| b == b'\r').next().unwrap_or(&[]);
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(&[]);
+    let parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty()).count();
+    let well_formed = parts == 3
+        && version.strip_prefix(b"HTTP/").is_some_and(|v| match v {
+            [major] => major.is_ascii_digit(),
+            [major, b'.', minor] => major.is_ascii_digit() && minor.is_ascii_digit(),
+            _ => false,
+        });
+    if well_formed {
+        CodecError::UnsupportedVersion
+    } else {
+        CodecError::InvalidRequestLine
+    }
+}
+
 /// Parses a request head from the start of `buf`.
 ///
 /// Returns `Ok(None)` when `buf` does not yet hold a complete head; once
@@ -378,7 +433,11 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let mut storage = [httparse::EMPTY_HEADER; HEADER_ARRAY_CAP];
     let cap = limits.max_headers.min(HEADER_ARRAY_CAP);
     let mut req = httparse::Request::new(&mut storage[..cap]);
-    match req.parse(head)? {
+    let parsed = match req.parse(head) {
+        Err(httparse::Error::Version) => return Err(version_error(head)),
+        other => other?,
+    };
+    match parsed {
         httparse::Status::Complete(n) if n == end => {}
         // scan_head found the blank line, so anything else means the two
         // scanners disagree about the head boundary: refuse, never guess.
@@ -398,6 +457,12 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(CodecError::InvalidTarget);
     }
+    // RFC 9112 §3.2.2: a server must accept the absolute form; its authority replaces `Host`.
+    let (authority, target) = match split_absolute(target) {
+        Some((authority, path)) => (Some(authority), path),
+        None if target.starts_with('/') || target == "*" => (None, target),
+        None => return Err(CodecError::InvalidTarget),
+    };
 
     let mut spans = Vec::new();
     let facts = collect_headers(head, req.headers, version_minor, &mut spans)?;
@@ -405,7 +470,7 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     if facts.host_count > 1 {
         return Err(CodecError::DuplicateHost);
     }
-    if facts.host_count == 0 && version_minor == 1 {
+    if facts.host_count == 0 && version_minor == 1 && authority.is_none() {
         return Err(CodecError::MissingHost);
     }
 
@@ -425,6 +490,10 @@ pub fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     Ok(Some(RequestHead {
         method: span_of(head, method.as_bytes())?,
         target: span_of(head, target.as_bytes())?,
+        authority: match authority {
+            Some(a) => Some(span_of(head, a.as_bytes())?),
+            None => None,
+        },
         raw: Bytes::copy_from_slice(head),
         version_minor,
         headers: spans,
@@ -680,11 +749,19 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_transfer_encodings_rejected_501() {
+    fn transfer_encodings_other_than_chunked_alone_are_refused() {
+        // chunked is final, after a coding the gateway does not implement: 501.
+        for v in ["gzip, chunked", "deflate,chunked"] {
+            let buf = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n");
+            let e = err(buf.as_bytes());
+            assert_eq!(e, CodecError::UnsupportedTransferEncoding, "{v:?}");
+            assert_eq!(e.status(), 501);
+        }
+        // chunked not final, or twice: the length cannot be known (RFC 9112 §6.3): 400.
         for v in [
             "gzip",
             "chunked, gzip",
-            "gzip, chunked",
+            "chunked, identity",
             "chunked,chunked",
             "identity",
             "chunked;x=1",
@@ -693,8 +770,44 @@ mod tests {
         ] {
             let buf = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n");
             let e = err(buf.as_bytes());
-            assert_eq!(e, CodecError::UnsupportedTransferEncoding, "{v:?}");
-            assert_eq!(e.status(), 501);
+            assert_eq!(e, CodecError::InvalidTransferEncoding, "{v:?}");
+            assert_eq!(e.status(), 400);
+        }
+    }
+
+    #[test]
+    fn absolute_form_targets_are_accepted() {
+        let h = ok(b"POST http://gw.example:8080/mcp?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+        assert_eq!(h.path(), "/mcp");
+        assert_eq!(h.query(), Some("x=1"));
+        assert_eq!(h.host(), Some("gw.example:8080"));
+        // The authority stands in for a missing Host.
+        let h = ok(b"GET HTTPS://gw.example/mcp HTTP/1.1\r\n\r\n");
+        assert_eq!(h.host(), Some("gw.example"));
+        for t in [
+            "http://gw.example",
+            "http:///mcp",
+            "http://u@gw/mcp",
+            "mcp",
+            "ftp://x/y",
+        ] {
+            let buf = format!("GET {t} HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(err(buf.as_bytes()), CodecError::InvalidTarget, "{t}");
+        }
+    }
+
+    #[test]
+    fn malformed_request_lines_are_400() {
+        for line in [
+            "GARBAGE",
+            "GET /",
+            "GET / http/1.1",
+            "GET  / HTTP/1.1 x",
+            "GET / HTTP/1.x",
+        ] {
+            let buf = format!("{line}\r\nHost: a\r\n\r\n");
+            let e = err(buf.as_bytes());
+            assert_eq!(e.status(), 400, "{line:?}: {e:?}");
         }
     }
 
@@ -817,7 +930,7 @@ mod tests {
 
     #[test]
     fn unsupported_versions_rejected_505() {
-        for v in ["HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "http/1.1", "HTTP/3"] {
+        for v in ["HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "HTTP/3"] {
             let buf = format!("GET / {v}\r\nHost: a\r\n\r\n");
             let e = err(buf.as_bytes());
             assert_eq!(e, CodecError::UnsupportedVersion, "{v}");

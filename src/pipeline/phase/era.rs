@@ -4,7 +4,8 @@
 //! -32022 and the supported list, the 2026-07-28 shape). In the 2026-07-28 era, or whenever a
 //! client sends them, `Mcp-Method` / `Mcp-Name` must match the body (400 with -32020): a proxy
 //! that reads the body must hold the headers to it, so nothing downstream can route or limit on
-//! a header that lies about the body.
+//! a header that lies about the body. A batch under a revision that removed batching
+//! (2025-06-18 and later) is refused (400, -32600).
 
 use crate::mcp::envelope::Envelope;
 use crate::mcp::errors::codes;
@@ -56,8 +57,27 @@ impl Phase for EraHeaders {
     }
 
     fn run(&self, cx: &mut Ctx<'_>) -> Result<(), Reject> {
-        let Some(Envelope::Single(msg)) = &cx.message else {
-            return Ok(());
+        let msg = match &cx.message {
+            Some(Envelope::Single(m)) => m,
+            // 2025-06-18 removed JSON-RPC batching; only 2025-03-26 (and a client that has not
+            // negotiated a revision yet) may send one.
+            Some(Envelope::Batch(_)) => {
+                let v = cx
+                    .req
+                    .head
+                    .header_str("mcp-protocol-version")
+                    .map(str::trim);
+                if v.is_some_and(|v| v != "2025-03-26") {
+                    return Err(Reject::rpc(
+                        400,
+                        codes::INVALID_REQUEST,
+                        "batch_not_supported",
+                        "JSON-RPC batches are not part of this protocol revision",
+                    ));
+                }
+                return Ok(());
+            }
+            None => return Ok(()),
         };
         let head = &cx.req.head;
         let version_h = head.header("mcp-protocol-version");

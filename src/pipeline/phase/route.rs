@@ -7,7 +7,7 @@ use crate::net::h1::request::RequestHead;
 /// Returns the route and the rest of the path after its prefix (`""` for an exact match).
 pub fn find<'r, 'h>(routes: &'r [Route], head: &'h RequestHead) -> Option<(&'r Route, &'h str)> {
     let path = head.path();
-    let host = head.header_str("host").map(strip_port);
+    let host = head.host().map(strip_port);
     routes.iter().find_map(|r| {
         if let Some(want) = &r.host {
             if !host.is_some_and(|h| h.eq_ignore_ascii_case(want)) {
