@@ -5,9 +5,10 @@
 
 use crate::config::Route;
 use crate::mcp::envelope::JsonRpcId;
-use crate::mcp::errors::{codes, jsonrpc_error_body};
+use crate::mcp::errors::{codes, jsonrpc_error_body, jsonrpc_error_body_with};
 use crate::net::conn::Conn;
 use crate::net::{respond, Disposition, Request};
+use crate::pipeline::auth::Principal;
 use crate::pipeline::ctx::{Ctx, Reject, RejectBody};
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::worker::Worker;
@@ -44,6 +45,8 @@ pub struct At<'a> {
     pub route: Option<(&'a Route, &'a Peer)>,
     pub id: Option<&'a JsonRpcId>,
     pub method: Option<&'a str>,
+    /// The authenticated caller, once known.
+    pub identity: Option<&'a Principal>,
 }
 
 impl<'a> At<'a> {
@@ -56,6 +59,7 @@ impl<'a> At<'a> {
             route: Some((cx.route, cx.up)),
             id: cx.rpc_id(),
             method: first.and_then(|m| m.method.as_deref()),
+            identity: cx.identity,
         }
     }
 }
@@ -65,6 +69,9 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
     let w = at.w;
     WorkerStats::inc(&w.stats.rejections_total);
     w.stats.rejection(r.reason);
+    if let Some(p) = at.identity {
+        w.stats.tenant_rejection(&p.tenant_name);
+    }
     tracing::debug!(
         status = r.status,
         reason = r.reason,
@@ -76,23 +83,29 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
     if !r.audited {
         audit(&at, r.reason);
     }
-    let extra: &[(&str, &[u8])] = if r.status == 405 {
-        &[("Allow", b"GET, POST, DELETE, OPTIONS")]
-    } else {
-        &[]
-    };
+    let mut headers: Vec<(&str, &[u8])> =
+        r.headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+    if r.status == 405 {
+        headers.push(("Allow", b"GET, POST, DELETE, OPTIONS"));
+    }
     let body = match r.body {
         RejectBody::Http => respond::http_error_body(r.status, r.reason, &r.message),
-        RejectBody::Rpc { code, extra } => jsonrpc_error_body(
-            at.id,
-            code,
-            &r.message,
-            r.reason,
-            extra.as_ref().map(|(k, v)| (*k, v.as_str())),
-        ),
+        RejectBody::Rpc { code, extra } => {
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            jsonrpc_error_body_with(at.id, code, &r.message, r.reason, &extra)
+        }
         RejectBody::Raw(b) => b,
     };
-    send(w, at.snap, down, r.status, "application/json", extra, &body).await
+    send(
+        w,
+        at.snap,
+        down,
+        r.status,
+        "application/json",
+        &headers,
+        &body,
+    )
+    .await
 }
 
 fn audit(at: &At<'_>, reason: &'static str) {
@@ -120,6 +133,8 @@ fn audit(at: &At<'_>, reason: &'static str) {
         client: Some(at.req.peer.ip().to_string()),
         findings: Vec::new(),
         reason: Some(reason),
+        tenant: at.identity.map(|p| p.tenant_name.to_string()),
+        subject: at.identity.map(|p| p.subject.to_string()),
     });
 }
 

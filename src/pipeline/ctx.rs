@@ -7,6 +7,7 @@ use crate::detect::engine::Verdict;
 use crate::mcp::envelope::{Envelope, JsonRpcId};
 use crate::mcp::session::SessionToken;
 use crate::net::Request;
+use crate::pipeline::auth::Principal;
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::worker::Worker;
 use crate::upstream::Peer;
@@ -23,6 +24,8 @@ pub struct Ctx<'a> {
     pub up: &'a Peer,
     /// The path after the route's prefix (`""` for an exact match).
     pub rest: &'a str,
+    /// Set by `authenticate` on a tenant's route: who is calling (`None` on an open route).
+    pub identity: Option<&'a Principal>,
     /// Set by `parse`: the JSON-RPC message (or batch) and what detection found in it (from the
     /// same parse).
     pub message: Option<Envelope>,
@@ -51,6 +54,7 @@ impl<'a> Ctx<'a> {
             route,
             up,
             rest,
+            identity: None,
             message: None,
             verdict: Verdict::allow(),
             session: None,
@@ -72,6 +76,11 @@ impl<'a> Ctx<'a> {
         self.rewritten.as_deref().unwrap_or(&self.req.body)
     }
 
+    /// What a sealed session of this caller carries (`""` on an open route).
+    pub fn binding(&self) -> &'a str {
+        self.identity.map_or("", |p| &p.binding)
+    }
+
     /// The upstream session id inside the client's sealed one.
     pub fn upstream_session(&self) -> Option<&str> {
         self.session.as_ref()?.upstream_session.as_deref()
@@ -88,7 +97,7 @@ pub enum RejectBody {
     /// member.
     Rpc {
         code: i32,
-        extra: Option<(&'static str, String)>,
+        extra: Vec<(&'static str, String)>,
     },
     /// A body the phase wrote itself (a policy denial listing its findings; the versions a
     /// client may retry with).
@@ -106,6 +115,8 @@ pub struct Reject {
     pub body: RejectBody,
     /// The detection phase has already audited this message with its findings.
     pub audited: bool,
+    /// Response headers besides the framing (`WWW-Authenticate`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reject {
@@ -116,6 +127,7 @@ impl Reject {
             message: message.into(),
             body: RejectBody::Http,
             audited: false,
+            headers: Vec::new(),
         }
     }
 
@@ -129,15 +141,24 @@ impl Reject {
             status,
             reason,
             message: message.into(),
-            body: RejectBody::Rpc { code, extra: None },
+            body: RejectBody::Rpc {
+                code,
+                extra: Vec::new(),
+            },
             audited: false,
+            headers: Vec::new(),
         }
     }
 
     pub fn with_extra(mut self, key: &'static str, value: impl Into<String>) -> Self {
         if let RejectBody::Rpc { extra, .. } = &mut self.body {
-            *extra = Some((key, value.into()));
+            extra.push((key, value.into()));
         }
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -148,6 +169,7 @@ impl Reject {
             message: Cow::Borrowed(message),
             body: RejectBody::Raw(body),
             audited: false,
+            headers: Vec::new(),
         }
     }
 }

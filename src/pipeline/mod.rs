@@ -8,6 +8,7 @@
 //! and keeps it to its end, so a reload never changes the rules under a request in flight.
 
 pub mod answer;
+pub mod auth;
 pub mod ctx;
 pub mod detect;
 pub mod filter;
@@ -41,6 +42,7 @@ pub async fn handle(w: &Worker, req: &Request, down: &mut Conn) -> Disposition {
         route,
         id: None,
         method: None,
+        identity: None,
     };
     let Some((route, rest)) = phase::route::find(&snap.routes, &req.head) else {
         let r = Reject::http(404, "no_route", "no MCP server at this path");

@@ -16,7 +16,8 @@ impl Phase for OpenSession {
 
     fn run(&self, cx: &mut Ctx<'_>) -> Result<(), Reject> {
         let header = cx.req.head.header("mcp-session-id");
-        match crate::pipeline::session::open(cx.w, cx.snap, cx.route, header) {
+        let binding = cx.binding();
+        match crate::pipeline::session::open(cx.w, cx.snap, cx.route, binding, header) {
             Ok(t) => {
                 cx.session = t;
                 Ok(())

@@ -1,0 +1,370 @@
+//! Identity and authorization, compiled into the snapshot: per tenant, the API-key table (by
+//! SHA-256 of the key), the principals it resolves to, and the allow/deny rules of the tenant
+//! and its roles. The `authenticate` and `authorize` phases and the list filter read it; nothing
+//! here allocates on a request that is allowed.
+
+use crate::config::auth::{Kind, Rules};
+use crate::config::{Model, Tenant};
+use std::collections::HashMap;
+
+/// How a caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The tenant accepts `none` and the caller sent no credential.
+    None,
+    ApiKey,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ApiKey => "api_key",
+        }
+    }
+}
+
+/// A resolved caller: who it is, for which tenant, with which roles, and how it proved it.
+#[derive(Debug)]
+pub struct Principal {
+    /// Index into [`AuthTable::tenants`].
+    pub tenant: usize,
+    pub tenant_name: Box<str>,
+    pub subject: Box<str>,
+    /// Role names, and their indices into the tenant's roles.
+    pub roles: Vec<Box<str>>,
+    role_ids: Vec<usize>,
+    pub method: AuthMethod,
+    /// What a sealed session carries: hex of the first 16 bytes of SHA-256(tenant, subject).
+    pub binding: Box<str>,
+    /// Some rule (or default-deny) can refuse this caller something: authorize and list
+    /// filtering run only then.
+    pub restricted: bool,
+    key_hash: [u8; 32],
+}
+
+/// Compiled rules with a description of each pattern's origin (for `data.rule`).
+#[derive(Debug, Default)]
+struct RuleSet {
+    rules: Rules,
+    /// `policy` or `roles.<name>`.
+    origin: Box<str>,
+}
+
+#[derive(Debug)]
+pub struct TenantTable {
+    pub name: Box<str>,
+    pub api_key: bool,
+    /// The caller without a credential, when the tenant accepts `none`.
+    pub anonymous: Option<Principal>,
+    keys: HashMap<[u8; 32], usize>,
+    principals: Vec<Principal>,
+    policy: RuleSet,
+    roles: Vec<RuleSet>,
+    pub default_deny: bool,
+}
+
+/// Every tenant's tables; indices follow [`Model::tenants`], which routes name.
+#[derive(Debug, Default)]
+pub struct AuthTable {
+    pub tenants: Vec<TenantTable>,
+}
+
+/// Why the authorization phase refused: the stable reason and the rule that decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    pub reason: &'static str,
+    pub rule: String,
+}
+
+impl AuthTable {
+    pub fn build(model: &Model) -> Self {
+        Self {
+            tenants: model
+                .tenants
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TenantTable::build(i, t))
+                .collect(),
+        }
+    }
+}
+
+impl TenantTable {
+    fn build(index: usize, t: &Tenant) -> Self {
+        let roles: Vec<RuleSet> = t
+            .roles
+            .iter()
+            .map(|(name, rules)| RuleSet {
+                rules: rules.clone(),
+                origin: format!("roles.{name}").into(),
+            })
+            .collect();
+        let policy = RuleSet {
+            rules: t.policy.clone(),
+            origin: "policy".into(),
+        };
+        let principal = |subject: &str, role_names: &[String], method, key_hash| {
+            let role_ids: Vec<usize> = role_names
+                .iter()
+                .filter_map(|r| t.roles.iter().position(|(n, _)| n == r))
+                .collect();
+            let restricted = t.default_deny
+                || has_deny(&policy.rules)
+                || role_ids.iter().any(|&r| has_deny(&roles[r].rules));
+            Principal {
+                tenant: index,
+                tenant_name: t.name.as_str().into(),
+                subject: subject.into(),
+                roles: role_names.iter().map(|r| r.as_str().into()).collect(),
+                role_ids,
+                method,
+                binding: binding(&t.name, subject),
+                restricted,
+                key_hash,
+            }
+        };
+        let mut keys = HashMap::with_capacity(t.keys.len());
+        let mut principals = Vec::with_capacity(t.keys.len());
+        for k in &t.keys {
+            keys.insert(k.hash, principals.len());
+            principals.push(principal(&k.subject, &k.roles, AuthMethod::ApiKey, k.hash));
+        }
+        let anonymous = t
+            .allow_none
+            .then(|| principal("anonymous", &[], AuthMethod::None, [0; 32]));
+        Self {
+            name: t.name.as_str().into(),
+            api_key: t.api_key,
+            anonymous,
+            keys,
+            principals,
+            policy,
+            roles,
+            default_deny: t.default_deny,
+        }
+    }
+
+    /// The principal of an API key: one SHA-256, one map lookup by the hash, and a
+    /// constant-time comparison of the stored hash with the computed one.
+    pub fn api_key(&self, key: &[u8]) -> Option<&Principal> {
+        let hash = crate::config::auth::hash_key(key);
+        let p = &self.principals[*self.keys.get(&hash)?];
+        ct_eq(&p.key_hash, &hash).then_some(p)
+    }
+
+    /// May `p` use the `kind` named `name`? Deny rules (tenant policy, then the caller's roles)
+    /// win over allow rules; what no rule names follows the tenant's default.
+    pub fn check(&self, p: &Principal, kind: Kind, name: &str) -> Result<(), Denied> {
+        if !p.restricted {
+            return Ok(());
+        }
+        let k = kind as usize;
+        let sets =
+            || std::iter::once(&self.policy).chain(p.role_ids.iter().map(|&r| &self.roles[r]));
+        for set in sets() {
+            if let Some(g) = set.rules.deny[k].iter().find(|g| glob(g, name)) {
+                return Err(Denied {
+                    reason: reason(kind),
+                    rule: format!("{}.deny_{} \"{g}\"", set.origin, kind.plural()),
+                });
+            }
+        }
+        if !self.default_deny {
+            return Ok(());
+        }
+        if kind == Kind::Method && BASE_METHODS.iter().any(|g| glob(g, name)) {
+            return Ok(());
+        }
+        if sets().any(|set| set.rules.allow[k].iter().any(|g| glob(g, name))) {
+            return Ok(());
+        }
+        Err(Denied {
+            reason: reason(kind),
+            rule: "policy.default \"deny\"".into(),
+        })
+    }
+
+    /// Whether `p` may see (and so use) this list item; the list filter asks this.
+    pub fn visible(&self, p: &Principal, kind: Kind, name: &str) -> bool {
+        self.check(p, kind, name).is_ok()
+    }
+}
+
+/// Methods a default-deny tenant allows without an `allow_methods` rule: the session
+/// lifecycle, and the list/call/read/get methods whose objects the tool, resource and prompt
+/// rules decide (lists are filtered).
+pub const BASE_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "notifications/*",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "prompts/list",
+    "prompts/get",
+];
+
+fn reason(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Method => "method_denied",
+        Kind::Tool => "tool_denied",
+        Kind::Resource => "resource_denied",
+        Kind::Prompt => "prompt_denied",
+    }
+}
+
+fn has_deny(r: &Rules) -> bool {
+    r.deny.iter().any(|l| !l.is_empty())
+}
+
+/// What object a method names, for the tool/resource/prompt rules.
+pub fn object_kind(method: &str) -> Option<Kind> {
+    match method {
+        "tools/call" => Some(Kind::Tool),
+        "prompts/get" => Some(Kind::Prompt),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some(Kind::Resource),
+        _ => None,
+    }
+}
+
+fn binding(tenant: &str, subject: &str) -> Box<str> {
+    let mut input = Vec::with_capacity(tenant.len() + subject.len() + 1);
+    input.extend_from_slice(tenant.as_bytes());
+    input.push(0);
+    input.extend_from_slice(subject.as_bytes());
+    let hash = crate::config::auth::hash_key(&input);
+    let text = crate::config::auth::hash_text(&hash);
+    text["sha256:".len().."sha256:".len() + 32].into()
+}
+
+/// Constant-time equality of two hashes (no early exit).
+fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// `*` matches any run of bytes (including `/`), `?` any one byte; everything else itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::auth::{hash_key, ApiKey};
+
+    #[test]
+    fn globs() {
+        assert!(glob("*", ""));
+        assert!(glob("read_*", "read_file"));
+        assert!(!glob("read_*", "write_file"));
+        assert!(glob("file:///home/*/notes", "file:///home/a/b/notes"));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("a?c", "ac"));
+        assert!(glob("*delete*", "bulk_delete_all"));
+        assert!(!glob("exact", "exact2"));
+        assert!(glob("**x", "x"));
+    }
+
+    fn rules(deny_tools: &[&str], allow_tools: &[&str]) -> Rules {
+        let mut r = Rules::default();
+        r.deny[Kind::Tool as usize] = deny_tools.iter().map(|s| s.to_string()).collect();
+        r.allow[Kind::Tool as usize] = allow_tools.iter().map(|s| s.to_string()).collect();
+        r
+    }
+
+    fn tenant(default_deny: bool, policy: Rules, roles: Vec<(String, Rules)>) -> TenantTable {
+        let t = Tenant {
+            name: "acme".into(),
+            api_key: true,
+            allow_none: true,
+            keys: vec![
+                ApiKey {
+                    hash: hash_key(b"k-admin"),
+                    subject: "ann".into(),
+                    roles: vec!["admin".into()],
+                },
+                ApiKey {
+                    hash: hash_key(b"k-reader"),
+                    subject: "rob".into(),
+                    roles: vec!["reader".into()],
+                },
+            ],
+            policy,
+            default_deny,
+            roles,
+        };
+        TenantTable::build(0, &t)
+    }
+
+    #[test]
+    fn keys_resolve_by_hash_only() {
+        let t = tenant(false, Rules::default(), vec![]);
+        assert_eq!(&*t.api_key(b"k-admin").unwrap().subject, "ann");
+        assert!(t.api_key(b"k-admi").is_none());
+        assert!(t.api_key(b"").is_none());
+        assert_eq!(t.anonymous.as_ref().unwrap().method, AuthMethod::None);
+        // Sessions bind to a stable hash of tenant and subject.
+        let a = t.api_key(b"k-admin").unwrap();
+        let b = t.api_key(b"k-reader").unwrap();
+        assert_eq!(a.binding.len(), 32);
+        assert_ne!(a.binding, b.binding);
+        assert!(!a.restricted);
+    }
+
+    #[test]
+    fn deny_wins_and_default_deny_needs_an_allow() {
+        let roles = vec![
+            ("admin".to_string(), rules(&[], &["*"])),
+            ("reader".to_string(), rules(&[], &["read_*"])),
+        ];
+        let t = tenant(true, rules(&["*delete*"], &["echo"]), roles);
+        let ann = t.api_key(b"k-admin").unwrap();
+        let rob = t.api_key(b"k-reader").unwrap();
+        assert!(t.check(ann, Kind::Tool, "write_file").is_ok());
+        let d = t.check(ann, Kind::Tool, "delete_all").unwrap_err();
+        assert_eq!(d.reason, "tool_denied");
+        assert_eq!(d.rule, "policy.deny_tools \"*delete*\"");
+        assert!(t.check(rob, Kind::Tool, "read_file").is_ok());
+        assert!(t.check(rob, Kind::Tool, "echo").is_ok());
+        let d = t.check(rob, Kind::Tool, "write_file").unwrap_err();
+        assert_eq!(d.rule, "policy.default \"deny\"");
+        // Lifecycle and list methods pass default-deny; others need allow_methods.
+        assert!(t.check(rob, Kind::Method, "initialize").is_ok());
+        assert!(t
+            .check(rob, Kind::Method, "notifications/initialized")
+            .is_ok());
+        assert_eq!(
+            t.check(rob, Kind::Method, "logging/setLevel")
+                .unwrap_err()
+                .reason,
+            "method_denied"
+        );
+        assert!(!t.visible(rob, Kind::Prompt, "any"));
+    }
+}
