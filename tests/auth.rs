@@ -378,6 +378,15 @@ default = "deny"
 deny_tools = ["delete_*"]
 allow_prompts = ["greet"]
 allow_resources = ["file:///pub/*"]
+[[tenants.arguments]]
+tool = "read_*"
+argument = "path"
+glob = "/pub/*"
+[[tenants.arguments]]
+tool = "echo"
+argument = "times"
+min = 1
+max = 3
 [tenants.roles.admin]
 allow_tools = ["*"]
 [tenants.roles.reader]
@@ -406,7 +415,7 @@ fn names(v: &Value, list: &str, field: &str) -> Vec<String> {
 }
 
 #[test]
-fn lists_are_filtered_and_calls_denied_by_tenant_and_role() {
+fn lists_are_filtered_and_calls_and_arguments_denied_by_tenant_and_role() {
     let (up, _heads) = recording_upstream();
     let dir = TempDir::new("auth-policy");
     let store = path_str(&dir.file("audit.db"));
@@ -494,6 +503,35 @@ fn lists_are_filtered_and_calls_denied_by_tenant_and_role() {
     assert_rpc_error(&r, 200, -31910, "prompt_denied");
     let r = call(BOB, "logging/setLevel", json!({"level": "debug"}));
     assert_rpc_error(&r, 200, -31910, "method_denied");
+    // Argument constraints.
+    let r = call(
+        BOB,
+        "tools/call",
+        json!({"name": "read_file", "arguments": {"path": "/pub/a"}}),
+    );
+    assert_eq!(r.json()["result"]["ok"], "tools/call", "{}", r.text());
+    let r = call(
+        BOB,
+        "tools/call",
+        json!({"name": "read_file", "arguments": {"path": "/etc/shadow"}}),
+    );
+    let v = assert_rpc_error(&r, 200, -31910, "argument_denied");
+    assert_eq!(
+        v["error"]["data"]["rule"],
+        "arguments[0] \"path\" glob \"/pub/*\""
+    );
+    let r = call(
+        ALICE,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"times": 9}}),
+    );
+    assert_rpc_error(&r, 200, -31910, "argument_denied");
+    let r = call(
+        ALICE,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"times": 2}}),
+    );
+    assert_eq!(r.json()["result"]["ok"], "tools/call", "{}", r.text());
     // A batch is refused whole when one of its messages is.
     let batch = format!(
         "[{},{}]",

@@ -6,7 +6,7 @@
 //! `mcpguard keygen`, `mcpguard hash-key`).
 
 use crate::config::compile::Issues;
-use crate::config::raw::{RawCredential, RawRules, RawTenant};
+use crate::config::raw::{RawArgument, RawCredential, RawRules, RawTenant};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,29 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an argument constraint checks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgCheck {
+    Glob(String),
+    /// A regular expression the whole string must match (validated here, compiled by the
+    /// snapshot).
+    Pattern(String),
+    OneOf(Vec<String>),
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+}
+
+/// `[[tenants.arguments]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgRule {
+    pub tool: String,
+    pub argument: String,
+    pub check: ArgCheck,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     pub name: String,
     /// `auth` lists `api_key`.
@@ -81,6 +103,8 @@ pub struct Tenant {
     pub default_deny: bool,
     /// Role name and its rules, in name order.
     pub roles: Vec<(String, Rules)>,
+    /// Argument constraints, in file order.
+    pub arguments: Vec<ArgRule>,
 }
 
 /// The credential the gateway sends to an upstream.
@@ -281,6 +305,12 @@ pub(crate) fn tenants(
                 "auth lists api_key but the tenant has no keys (keys or keys_file)",
             );
         }
+        let arguments = r
+            .arguments
+            .iter()
+            .enumerate()
+            .filter_map(|(a, raw)| arg_rule(raw, &format!("tenants[{t}].arguments[{a}]"), issues))
+            .collect();
         out.push(Tenant {
             name: r.name.clone(),
             api_key,
@@ -289,6 +319,7 @@ pub(crate) fn tenants(
             policy,
             default_deny,
             roles,
+            arguments,
         });
     }
     out
@@ -331,6 +362,63 @@ pub fn parse_key_file(text: &str, keys: &mut Vec<ApiKey>) -> Vec<(usize, String)
         }
     }
     problems
+}
+
+/// The whole-string form of a `pattern` (what the snapshot compiles).
+pub fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})$")
+}
+
+fn arg_rule(raw: &RawArgument, path: &str, issues: &mut Issues) -> Option<ArgRule> {
+    let range = raw.min.is_some() || raw.max.is_some();
+    let kinds = [
+        raw.glob.is_some(),
+        raw.pattern.is_some(),
+        raw.one_of.is_some(),
+        range,
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        issues.add(path, "set exactly one of glob, pattern, one_of, or min/max");
+        return None;
+    }
+    if raw.tool.is_empty() || raw.argument.is_empty() {
+        issues.add(path, "tool and argument must not be empty");
+    }
+    let check = if let Some(g) = &raw.glob {
+        ArgCheck::Glob(g.clone())
+    } else if let Some(p) = &raw.pattern {
+        if let Err(e) = regex::Regex::new(&anchored(p)) {
+            issues.add(
+                format!("{path}.pattern"),
+                format!("not a regular expression: {e}"),
+            );
+            return None;
+        }
+        ArgCheck::Pattern(p.clone())
+    } else if let Some(list) = &raw.one_of {
+        if list.is_empty() {
+            issues.add(format!("{path}.one_of"), "an empty list allows nothing");
+        }
+        ArgCheck::OneOf(list.clone())
+    } else {
+        if let (Some(lo), Some(hi)) = (raw.min, raw.max) {
+            if lo > hi {
+                issues.add(path, "min is greater than max");
+            }
+        }
+        if raw.min.is_some_and(f64::is_nan) || raw.max.is_some_and(f64::is_nan) {
+            issues.add(path, "min and max must be numbers");
+        }
+        ArgCheck::Range {
+            min: raw.min,
+            max: raw.max,
+        }
+    };
+    Some(ArgRule {
+        tool: raw.tool.clone(),
+        argument: raw.argument.clone(),
+        check,
+    })
 }
 
 fn compile_rules(raw: &RawRules, path: &str, issues: &mut Issues) -> Rules {

@@ -128,6 +128,28 @@ pub struct RawTenant {
     /// Role name → its rules.
     #[serde(default)]
     pub roles: BTreeMap<String, RawRules>,
+    /// Constraints on `tools/call` arguments, for every caller of the tenant.
+    #[serde(default)]
+    pub arguments: Vec<RawArgument>,
+}
+
+/// `[[tenants.arguments]]`: one argument of the tools a glob names must pass one check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArgument {
+    /// Tool-name glob.
+    pub tool: String,
+    /// Top-level argument name.
+    pub argument: String,
+    /// The string must match this glob.
+    pub glob: Option<String>,
+    /// The whole string must match this regular expression.
+    pub pattern: Option<String>,
+    /// The string must be one of these.
+    pub one_of: Option<Vec<String>>,
+    /// The number must be at least / at most this.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// `[[tenants.keys]]`: one API key, by its hash.

@@ -3,7 +3,7 @@
 //! and its roles. The `authenticate` and `authorize` phases and the list filter read it; nothing
 //! here allocates on a request that is allowed.
 
-use crate::config::auth::{Kind, Rules};
+use crate::config::auth::{ArgCheck, Kind, Rules};
 use crate::config::{Model, Tenant};
 use std::collections::HashMap;
 
@@ -62,6 +62,26 @@ pub struct TenantTable {
     policy: RuleSet,
     roles: Vec<RuleSet>,
     pub default_deny: bool,
+    arguments: Vec<ArgConstraint>,
+}
+
+/// A compiled `[[tenants.arguments]]` entry.
+#[derive(Debug)]
+struct ArgConstraint {
+    tool: Box<str>,
+    argument: Box<str>,
+    check: Check,
+    /// `arguments[i] "path" glob "/srv/*"`, for `data.rule`.
+    rule: Box<str>,
+}
+
+#[derive(Debug)]
+enum Check {
+    Glob(Box<str>),
+    /// `None`: the pattern did not compile (config validation prevents it): refuses all.
+    Pattern(Option<regex::Regex>),
+    OneOf(Vec<Box<str>>),
+    Range(Option<f64>, Option<f64>),
 }
 
 /// Every tenant's tables; indices follow [`Model::tenants`], which routes name.
@@ -110,6 +130,7 @@ impl TenantTable {
                 .filter_map(|r| t.roles.iter().position(|(n, _)| n == r))
                 .collect();
             let restricted = t.default_deny
+                || !t.arguments.is_empty()
                 || has_deny(&policy.rules)
                 || role_ids.iter().any(|&r| has_deny(&roles[r].rules));
             Principal {
@@ -133,6 +154,38 @@ impl TenantTable {
         let anonymous = t
             .allow_none
             .then(|| principal("anonymous", &[], AuthMethod::None, [0; 32]));
+        let arguments = t
+            .arguments
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let (check, what) = match &a.check {
+                    ArgCheck::Glob(g) => (Check::Glob(g.as_str().into()), format!("glob \"{g}\"")),
+                    ArgCheck::Pattern(p) => (
+                        Check::Pattern(regex::Regex::new(&crate::config::auth::anchored(p)).ok()),
+                        format!("pattern \"{p}\""),
+                    ),
+                    ArgCheck::OneOf(l) => (
+                        Check::OneOf(l.iter().map(|s| s.as_str().into()).collect()),
+                        format!("one_of {l:?}"),
+                    ),
+                    ArgCheck::Range { min, max } => (
+                        Check::Range(*min, *max),
+                        format!(
+                            "range {}..{}",
+                            min.map_or(String::new(), |v| v.to_string()),
+                            max.map_or(String::new(), |v| v.to_string())
+                        ),
+                    ),
+                };
+                ArgConstraint {
+                    tool: a.tool.as_str().into(),
+                    argument: a.argument.as_str().into(),
+                    check,
+                    rule: format!("arguments[{i}] \"{}\" {what}", a.argument).into(),
+                }
+            })
+            .collect();
         Self {
             name: t.name.as_str().into(),
             api_key: t.api_key,
@@ -142,7 +195,45 @@ impl TenantTable {
             policy,
             roles,
             default_deny: t.default_deny,
+            arguments,
         }
+    }
+
+    /// Whether some argument constraint applies to `tool` (only then are arguments read).
+    pub fn constrains(&self, tool: &str) -> bool {
+        self.arguments.iter().any(|a| glob(&a.tool, tool))
+    }
+
+    /// `tools/call` arguments against the constraints for `tool`. An argument that is absent
+    /// passes (the tool's schema decides whether it is required); one of the wrong type fails.
+    pub fn check_arguments(
+        &self,
+        tool: &str,
+        arguments: Option<&serde_json::Value>,
+    ) -> Result<(), Denied> {
+        for a in self.arguments.iter().filter(|a| glob(&a.tool, tool)) {
+            let Some(v) = arguments.and_then(|args| args.get(&*a.argument)) else {
+                continue;
+            };
+            let ok = match (&a.check, v) {
+                (Check::Glob(g), serde_json::Value::String(s)) => glob(g, s),
+                (Check::Pattern(Some(re)), serde_json::Value::String(s)) => re.is_match(s),
+                (Check::OneOf(list), serde_json::Value::String(s)) => {
+                    list.iter().any(|x| **x == **s)
+                }
+                (Check::Range(min, max), serde_json::Value::Number(n)) => n
+                    .as_f64()
+                    .is_some_and(|x| min.is_none_or(|m| x >= m) && max.is_none_or(|m| x <= m)),
+                _ => false,
+            };
+            if !ok {
+                return Err(Denied {
+                    reason: "argument_denied",
+                    rule: a.rule.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The principal of an API key: one SHA-256, one map lookup by the hash, and a
@@ -279,6 +370,65 @@ mod tests {
     use crate::config::auth::{hash_key, ApiKey};
 
     #[test]
+    fn argument_constraints() {
+        use crate::config::auth::ArgRule;
+        use serde_json::json;
+        let mut t = Tenant {
+            name: "t".into(),
+            api_key: false,
+            allow_none: true,
+            keys: vec![],
+            policy: Rules::default(),
+            default_deny: false,
+            roles: vec![],
+            arguments: vec![],
+        };
+        let rule = |tool: &str, argument: &str, check| ArgRule {
+            tool: tool.into(),
+            argument: argument.into(),
+            check,
+        };
+        t.arguments = vec![
+            rule("*_file", "path", ArgCheck::Glob("/srv/docs/*".into())),
+            rule(
+                "search",
+                "limit",
+                ArgCheck::Range {
+                    min: Some(1.0),
+                    max: Some(50.0),
+                },
+            ),
+            rule("search", "q", ArgCheck::Pattern("[a-z ]+".into())),
+            rule(
+                "search",
+                "sort",
+                ArgCheck::OneOf(vec!["asc".into(), "desc".into()]),
+            ),
+        ];
+        let t = TenantTable::build(0, &t);
+        assert!(t.anonymous.as_ref().unwrap().restricted);
+        assert!(t.constrains("read_file") && !t.constrains("echo"));
+        let ok = |tool: &str, args| t.check_arguments(tool, Some(&args)).is_ok();
+        assert!(ok("read_file", json!({"path": "/srv/docs/a.md"})));
+        assert!(!ok("read_file", json!({"path": "/etc/passwd"})));
+        assert!(!ok("read_file", json!({"path": 7})));
+        assert!(ok("read_file", json!({})));
+        assert!(ok(
+            "search",
+            json!({"limit": 50, "q": "abc def", "sort": "asc"})
+        ));
+        assert!(!ok("search", json!({"limit": 51})));
+        assert!(!ok("search", json!({"limit": "5"})));
+        assert!(!ok("search", json!({"q": "abc; rm"})));
+        assert!(!ok("search", json!({"sort": "random"})));
+        let d = t
+            .check_arguments("write_file", Some(&json!({"path": "/x"})))
+            .unwrap_err();
+        assert_eq!(d.reason, "argument_denied");
+        assert_eq!(d.rule, "arguments[0] \"path\" glob \"/srv/docs/*\"");
+    }
+
+    #[test]
     fn globs() {
         assert!(glob("*", ""));
         assert!(glob("read_*", "read_file"));
@@ -318,6 +468,7 @@ mod tests {
             policy,
             default_deny,
             roles,
+            arguments: vec![],
         };
         TenantTable::build(0, &t)
     }
