@@ -662,3 +662,136 @@ fn keygen_prints_a_key_whose_hash_key_matches() {
     let again = Command::new(bin()).arg("keygen").output().expect("keygen");
     assert_ne!(again.stdout, out.stdout);
 }
+
+#[test]
+fn hs256_tokens_with_claims_and_protected_resource_metadata() {
+    use mcpguard::pipeline::jwt::sign_hs256;
+    let up = demo();
+    let dir = TempDir::new("auth-jwt");
+    let secret = "an-hs256-secret-of-at-least-32-bytes!";
+    let cfg = write_config(
+        &dir,
+        &format!(
+            r#"
+[[upstreams]]
+name = "demo"
+url = "{}"
+[[routes]]
+path = "/mcp"
+upstream = "demo"
+[[tenants]]
+name = "acme"
+routes = ["/mcp"]
+auth = ["jwt"]
+[tenants.jwt]
+secret = "{secret}"
+issuer = "https://idp.example.com"
+roles_claim = "scope"
+leeway = "5s"
+[tenants.oauth]
+resource = "https://mcp.example.com/mcp"
+authorization_servers = ["https://idp.example.com"]
+scopes_supported = ["reader"]
+[tenants.policy]
+default = "deny"
+[tenants.roles.reader]
+allow_tools = ["echo"]
+"#,
+            up.url()
+        ),
+    );
+    let gw = Gateway::start(&["--config", &cfg]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |extra: Value| {
+        let mut c = json!({"iss": "https://idp.example.com", "aud": "https://mcp.example.com/mcp",
+            "sub": "alice", "scope": "reader", "exp": now + 300, "nbf": now - 10});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        sign_hs256(secret.as_bytes(), &c)
+    };
+
+    // The 401 points at the metadata, which is served without a credential.
+    let r = post_rpc(gw.addr, INIT, &[]);
+    assert_http_error(&r, 401, "auth_missing");
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp""#)
+            && challenge.contains(r#"scope="reader""#),
+        "{challenge}"
+    );
+    let r = http(
+        gw.addr,
+        b"GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let meta = r.json();
+    assert_eq!(meta["resource"], "https://mcp.example.com/mcp");
+    assert_eq!(meta["authorization_servers"][0], "https://idp.example.com");
+
+    // A good token: the whole flow, twice (the second from the worker's cache).
+    let good = bearer(&token(json!({})));
+    let r = post_rpc(gw.addr, INIT, &[("Authorization", &good)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sid = r.header("mcp-session-id").unwrap().to_string();
+    let call = |auth: &str, tool: &str| {
+        let body = rpc(
+            2,
+            "tools/call",
+            json!({"name": tool, "arguments": {"message": "jwt"}}),
+        );
+        post_rpc(
+            gw.addr,
+            &body,
+            &[("Authorization", auth), ("Mcp-Session-Id", &sid)],
+        )
+    };
+    assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
+    assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
+    // Roles come from the claim: the reader may not call `add`.
+    let v = assert_rpc_error(&call(&good, "add"), 200, -31910, "tool_denied");
+    assert_eq!(v["error"]["data"]["subject"], "alice");
+    // Another subject's token cannot use alice's session.
+    let bob = bearer(&token(json!({"sub": "bob"})));
+    assert_rpc_error(
+        &call(&bob, "echo"),
+        404,
+        -31920,
+        "session_identity_mismatch",
+    );
+
+    // Refused tokens, each with its reason.
+    let refused = |auth: String, reason: &str| {
+        let r = post_rpc(gw.addr, INIT, &[("Authorization", &auth)]);
+        assert_http_error(&r, 401, reason);
+        assert!(r
+            .header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token"));
+    };
+    refused(bearer(&token(json!({"exp": now - 60}))), "auth_expired");
+    refused(
+        bearer(&token(json!({"nbf": now + 600}))),
+        "auth_not_yet_valid",
+    );
+    refused(
+        bearer(&token(json!({"aud": "https://other.example.com/mcp"}))),
+        "auth_wrong_audience",
+    );
+    refused(
+        bearer(&token(json!({"iss": "https://evil.example.com"}))),
+        "auth_wrong_issuer",
+    );
+    let foreign = sign_hs256(
+        b"another-secret-another-secret-another",
+        &json!({"sub": "x"}),
+    );
+    refused(bearer(&foreign), "auth_invalid");
+    let good_token = token(json!({}));
+    let (_, rest) = good_token.split_once('.').unwrap();
+    refused(format!("Bearer eyJhbGciOiJub25lIn0.{rest}"), "auth_invalid");
+    refused(bearer("not-a-jwt"), "auth_invalid");
+}

@@ -6,10 +6,11 @@
 //! `mcpguard keygen`, `mcpguard hash-key`).
 
 use crate::config::compile::Issues;
-use crate::config::raw::{RawArgument, RawCredential, RawRules, RawTenant};
+use crate::config::raw::{RawArgument, RawCredential, RawJwt, RawOauth, RawRules, RawTenant};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Who may use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,42 @@ pub struct ArgRule {
     pub check: ArgCheck,
 }
 
+/// `[tenants.jwt]`: HS256 tokens.
+#[derive(Clone, PartialEq)]
+pub struct JwtConfig {
+    pub secret: Vec<u8>,
+    pub issuer: Option<String>,
+    /// The `aud` a token must carry: `audience`, else the `oauth.resource` (RFC 8707).
+    pub audience: Option<String>,
+    pub leeway: Duration,
+    pub subject_claim: String,
+    pub roles_claim: String,
+    /// When set, this claim must name the tenant.
+    pub tenant_claim: Option<String>,
+}
+
+impl fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `[tenants.oauth]`: what `/.well-known/oauth-protected-resource…` answers (RFC 9728).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OauthMeta {
+    pub resource: String,
+    pub authorization_servers: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    /// `/.well-known/oauth-protected-resource` + the resource's path.
+    pub metadata_path: String,
+    /// The absolute URL of the metadata (the `resource_metadata` of a 401).
+    pub metadata_url: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     pub name: String,
@@ -105,6 +142,9 @@ pub struct Tenant {
     pub roles: Vec<(String, Rules)>,
     /// Argument constraints, in file order.
     pub arguments: Vec<ArgRule>,
+    /// `auth` lists `jwt`: the token settings.
+    pub jwt: Option<JwtConfig>,
+    pub oauth: Option<OauthMeta>,
 }
 
 /// The credential the gateway sends to an upstream.
@@ -215,17 +255,34 @@ pub(crate) fn tenants(
         if r.routes.is_empty() {
             issues.add(p("routes"), "a tenant owns at least one route");
         }
-        let (mut api_key, mut allow_none) = (false, false);
+        let (mut api_key, mut allow_none, mut jwt_on) = (false, false, false);
         for (j, m) in r.auth.iter().enumerate() {
             match m.as_str() {
                 "api_key" => api_key = true,
+                "jwt" => jwt_on = true,
                 "none" => allow_none = true,
                 other => issues.add(
                     format!("tenants[{t}].auth[{j}]"),
-                    format!("`{other}`: use api_key or none"),
+                    format!("`{other}`: use api_key, jwt or none"),
                 ),
             }
         }
+        let oauth = r
+            .oauth
+            .as_ref()
+            .and_then(|o| oauth_meta(o, &p("oauth"), issues));
+        let jwt = match (&r.jwt, jwt_on) {
+            (Some(j), true) => jwt_config(j, &p("jwt"), oauth.as_ref(), issues, base_dir, files),
+            (None, true) => {
+                issues.add(p("jwt"), "auth lists jwt: add a [tenants.jwt] table");
+                None
+            }
+            (Some(_), false) => {
+                issues.add(p("jwt"), "add \"jwt\" to auth to accept these tokens");
+                None
+            }
+            (None, false) => None,
+        };
         if r.auth.is_empty() {
             issues.add(
                 p("auth"),
@@ -320,6 +377,8 @@ pub(crate) fn tenants(
             default_deny,
             roles,
             arguments,
+            jwt,
+            oauth,
         });
     }
     out
@@ -362,6 +421,110 @@ pub fn parse_key_file(text: &str, keys: &mut Vec<ApiKey>) -> Vec<(usize, String)
         }
     }
     problems
+}
+
+fn jwt_config(
+    raw: &RawJwt,
+    path: &str,
+    oauth: Option<&OauthMeta>,
+    issues: &mut Issues,
+    base_dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Option<JwtConfig> {
+    let secret = match (&raw.secret, &raw.secret_file, &raw.secret_env) {
+        (Some(s), None, None) => Some(s.clone().into_bytes()),
+        (None, Some(f), None) => {
+            let full = base_dir.join(f);
+            files.push(full.clone());
+            match std::fs::read(&full) {
+                Ok(b) => Some(b.trim_ascii().to_vec()),
+                Err(e) => {
+                    issues.add(
+                        format!("{path}.secret_file"),
+                        format!("{}: {e}", f.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None, Some(name)) => match std::env::var(name) {
+            Ok(v) => Some(v.into_bytes()),
+            Err(_) => {
+                issues.add(
+                    format!("{path}.secret_env"),
+                    format!("environment variable `{name}` is not set"),
+                );
+                None
+            }
+        },
+        _ => {
+            issues.add(path, "set exactly one of secret, secret_file, secret_env");
+            None
+        }
+    }?;
+    if secret.len() < 32 {
+        issues.add(path, "the HS256 secret must be at least 32 bytes");
+        return None;
+    }
+    let leeway = match &raw.leeway {
+        None => Duration::from_secs(60),
+        Some(v) => match crate::config::duration::parse_duration(v) {
+            Ok(d) => d,
+            Err(e) => {
+                issues.add(format!("{path}.leeway"), e);
+                Duration::from_secs(60)
+            }
+        },
+    };
+    Some(JwtConfig {
+        secret,
+        issuer: raw.issuer.clone(),
+        audience: raw
+            .audience
+            .clone()
+            .or_else(|| oauth.map(|o| o.resource.clone())),
+        leeway,
+        subject_claim: raw.subject_claim.clone().unwrap_or_else(|| "sub".into()),
+        roles_claim: raw.roles_claim.clone().unwrap_or_else(|| "roles".into()),
+        tenant_claim: raw.tenant_claim.clone(),
+    })
+}
+
+fn oauth_meta(raw: &RawOauth, path: &str, issues: &mut Issues) -> Option<OauthMeta> {
+    let Some((scheme, rest)) = raw.resource.split_once("://") else {
+        issues.add(
+            format!("{path}.resource"),
+            "an absolute https:// (or http://) URL",
+        );
+        return None;
+    };
+    if !matches!(scheme, "https" | "http") || rest.is_empty() || raw.resource.contains(['?', '#']) {
+        issues.add(
+            format!("{path}.resource"),
+            "an absolute https:// (or http://) URL without query or fragment",
+        );
+        return None;
+    }
+    let (authority, res_path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    let metadata_path = format!("/.well-known/oauth-protected-resource{res_path}");
+    for (i, a) in raw.authorization_servers.iter().enumerate() {
+        if !(a.starts_with("https://") || a.starts_with("http://")) {
+            issues.add(
+                format!("{path}.authorization_servers[{i}]"),
+                "an issuer URL (https://…)",
+            );
+        }
+    }
+    Some(OauthMeta {
+        resource: raw.resource.clone(),
+        authorization_servers: raw.authorization_servers.clone(),
+        scopes_supported: raw.scopes_supported.clone(),
+        metadata_url: format!("{scheme}://{authority}{metadata_path}"),
+        metadata_path,
+    })
 }
 
 /// The whole-string form of a `pattern` (what the snapshot compiles).

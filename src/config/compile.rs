@@ -345,6 +345,20 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
         }
     }
 
+    for (t, tenant) in tenants.iter().enumerate() {
+        let Some(o) = &tenant.oauth else { continue };
+        if tenants[..t].iter().any(|x| {
+            x.oauth
+                .as_ref()
+                .is_some_and(|p| p.metadata_path == o.metadata_path)
+        }) {
+            issues.add(
+                format!("tenants[{t}].oauth.resource"),
+                "another tenant already uses this resource",
+            );
+        }
+    }
+
     let policy = crate::config::detect::policy(&raw.detect, &upstreams, &mut issues);
     let store_path = crate::config::detect::store_path(&raw.store, base_dir);
 

@@ -131,6 +131,38 @@ pub struct RawTenant {
     /// Constraints on `tools/call` arguments, for every caller of the tenant.
     #[serde(default)]
     pub arguments: Vec<RawArgument>,
+    /// `[tenants.jwt]`: HS256 bearer tokens (with `auth` listing `jwt`).
+    pub jwt: Option<RawJwt>,
+    /// `[tenants.oauth]`: RFC 9728 protected-resource metadata for the tenant's routes.
+    pub oauth: Option<RawOauth>,
+}
+
+/// `[tenants.jwt]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// Exactly one of the three: the HS256 shared secret (≥ 32 bytes).
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub secret_env: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway: Option<String>,
+    pub subject_claim: Option<String>,
+    pub roles_claim: Option<String>,
+    pub tenant_claim: Option<String>,
+}
+
+/// `[tenants.oauth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOauth {
+    /// The resource identifier clients ask tokens for (an absolute URL of the route).
+    pub resource: String,
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
 }
 
 /// `[[tenants.arguments]]`: one argument of the tools a glob names must pass one check.

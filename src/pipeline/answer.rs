@@ -59,7 +59,7 @@ impl<'a> At<'a> {
             route: Some((cx.route, cx.up)),
             id: cx.rpc_id(),
             method: first.and_then(|m| m.method.as_deref()),
-            identity: cx.identity,
+            identity: cx.principal(),
         }
     }
 }

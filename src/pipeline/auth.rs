@@ -3,7 +3,7 @@
 //! and its roles. The `authenticate` and `authorize` phases and the list filter read it; nothing
 //! here allocates on a request that is allowed.
 
-use crate::config::auth::{ArgCheck, Kind, Rules};
+use crate::config::auth::{ArgCheck, JwtConfig, Kind, Rules};
 use crate::config::{Model, Tenant};
 use std::collections::HashMap;
 
@@ -13,6 +13,8 @@ pub enum AuthMethod {
     /// The tenant accepts `none` and the caller sent no credential.
     None,
     ApiKey,
+    /// An HS256 bearer token.
+    Jwt,
 }
 
 impl AuthMethod {
@@ -20,6 +22,7 @@ impl AuthMethod {
         match self {
             AuthMethod::None => "none",
             AuthMethod::ApiKey => "api_key",
+            AuthMethod::Jwt => "jwt",
         }
     }
 }
@@ -51,7 +54,6 @@ struct RuleSet {
     origin: Box<str>,
 }
 
-#[derive(Debug)]
 pub struct TenantTable {
     pub name: Box<str>,
     pub api_key: bool,
@@ -61,8 +63,27 @@ pub struct TenantTable {
     principals: Vec<Principal>,
     policy: RuleSet,
     roles: Vec<RuleSet>,
+    role_names: Vec<Box<str>>,
     pub default_deny: bool,
     arguments: Vec<ArgConstraint>,
+    /// Default-deny, argument constraints or a tenant-wide deny rule restrict every caller.
+    base_restricted: bool,
+    index: usize,
+    jwt: Option<(JwtConfig, ring::hmac::Key)>,
+    /// The `WWW-Authenticate` parameters after `Bearer realm="mcpguard"` for this tenant
+    /// (`resource_metadata`, `scope`), or "".
+    pub challenge: Box<str>,
+}
+
+fn challenge(t: &Tenant) -> Box<str> {
+    let Some(o) = &t.oauth else {
+        return "".into();
+    };
+    let mut c = format!(", resource_metadata=\"{}\"", o.metadata_url);
+    if !o.scopes_supported.is_empty() {
+        c.push_str(&format!(", scope=\"{}\"", o.scopes_supported.join(" ")));
+    }
+    c.into()
 }
 
 /// A compiled `[[tenants.arguments]]` entry.
@@ -85,9 +106,27 @@ enum Check {
 }
 
 /// Every tenant's tables; indices follow [`Model::tenants`], which routes name.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct AuthTable {
     pub tenants: Vec<TenantTable>,
+}
+
+/// The caller of one request: a principal of the snapshot (an API key, the anonymous caller),
+/// or one a verified token made (shared with the worker's token cache).
+pub enum Identity<'a> {
+    Configured(&'a Principal),
+    Token(std::rc::Rc<Principal>),
+}
+
+impl std::ops::Deref for Identity<'_> {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        match self {
+            Identity::Configured(p) => p,
+            Identity::Token(p) => p,
+        }
+    }
 }
 
 /// Why the authorization phase refused: the stable reason and the rule that decided.
@@ -124,36 +163,6 @@ impl TenantTable {
             rules: t.policy.clone(),
             origin: "policy".into(),
         };
-        let principal = |subject: &str, role_names: &[String], method, key_hash| {
-            let role_ids: Vec<usize> = role_names
-                .iter()
-                .filter_map(|r| t.roles.iter().position(|(n, _)| n == r))
-                .collect();
-            let restricted = t.default_deny
-                || !t.arguments.is_empty()
-                || has_deny(&policy.rules)
-                || role_ids.iter().any(|&r| has_deny(&roles[r].rules));
-            Principal {
-                tenant: index,
-                tenant_name: t.name.as_str().into(),
-                subject: subject.into(),
-                roles: role_names.iter().map(|r| r.as_str().into()).collect(),
-                role_ids,
-                method,
-                binding: binding(&t.name, subject),
-                restricted,
-                key_hash,
-            }
-        };
-        let mut keys = HashMap::with_capacity(t.keys.len());
-        let mut principals = Vec::with_capacity(t.keys.len());
-        for k in &t.keys {
-            keys.insert(k.hash, principals.len());
-            principals.push(principal(&k.subject, &k.roles, AuthMethod::ApiKey, k.hash));
-        }
-        let anonymous = t
-            .allow_none
-            .then(|| principal("anonymous", &[], AuthMethod::None, [0; 32]));
         let arguments = t
             .arguments
             .iter()
@@ -186,17 +195,68 @@ impl TenantTable {
                 }
             })
             .collect();
-        Self {
+        let base_restricted = t.default_deny || !t.arguments.is_empty() || has_deny(&t.policy);
+        let mut table = Self {
+            index,
             name: t.name.as_str().into(),
             api_key: t.api_key,
-            anonymous,
-            keys,
-            principals,
+            anonymous: None,
+            keys: HashMap::with_capacity(t.keys.len()),
+            principals: Vec::with_capacity(t.keys.len()),
             policy,
+            role_names: t.roles.iter().map(|(n, _)| n.as_str().into()).collect(),
             roles,
             default_deny: t.default_deny,
             arguments,
+            base_restricted,
+            jwt: t.jwt.clone().map(|j| {
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &j.secret);
+                (j, key)
+            }),
+            challenge: challenge(t),
+        };
+        for k in &t.keys {
+            let p = table.principal(&k.subject, &k.roles, AuthMethod::ApiKey, k.hash);
+            table.keys.insert(k.hash, table.principals.len());
+            table.principals.push(p);
         }
+        if t.allow_none {
+            table.anonymous = Some(table.principal("anonymous", &[], AuthMethod::None, [0; 32]));
+        }
+        table
+    }
+
+    /// A principal of this tenant (roles not configured for the tenant are kept by name and
+    /// grant nothing).
+    pub fn principal(
+        &self,
+        subject: &str,
+        role_names: &[String],
+        method: AuthMethod,
+        key_hash: [u8; 32],
+    ) -> Principal {
+        let role_ids: Vec<usize> = role_names
+            .iter()
+            .filter_map(|r| self.role_names.iter().position(|n| **n == **r))
+            .collect();
+        let restricted =
+            self.base_restricted || role_ids.iter().any(|&r| has_deny(&self.roles[r].rules));
+        Principal {
+            tenant: self.index,
+            tenant_name: self.name.clone(),
+            subject: subject.into(),
+            roles: role_names.iter().map(|r| r.as_str().into()).collect(),
+            role_ids,
+            method,
+            binding: binding(&self.name, subject),
+            restricted,
+            key_hash,
+        }
+    }
+
+    /// The tenant's HS256 settings and key, when its `auth` lists `jwt`.
+    pub fn jwt(&self) -> Option<&(JwtConfig, ring::hmac::Key)> {
+        self.jwt.as_ref()
     }
 
     /// Whether some argument constraint applies to `tool` (only then are arguments read).
@@ -382,6 +442,8 @@ mod tests {
             default_deny: false,
             roles: vec![],
             arguments: vec![],
+            jwt: None,
+            oauth: None,
         };
         let rule = |tool: &str, argument: &str, check| ArgRule {
             tool: tool.into(),
@@ -469,6 +531,8 @@ mod tests {
             default_deny,
             roles,
             arguments: vec![],
+            jwt: None,
+            oauth: None,
         };
         TenantTable::build(0, &t)
     }

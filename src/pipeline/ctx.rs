@@ -7,7 +7,7 @@ use crate::detect::engine::Verdict;
 use crate::mcp::envelope::{Envelope, JsonRpcId};
 use crate::mcp::session::SessionToken;
 use crate::net::Request;
-use crate::pipeline::auth::Principal;
+use crate::pipeline::auth::{Identity, Principal};
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::worker::Worker;
 use crate::upstream::Peer;
@@ -25,7 +25,7 @@ pub struct Ctx<'a> {
     /// The path after the route's prefix (`""` for an exact match).
     pub rest: &'a str,
     /// Set by `authenticate` on a tenant's route: who is calling (`None` on an open route).
-    pub identity: Option<&'a Principal>,
+    pub identity: Option<Identity<'a>>,
     /// Set by `parse`: the JSON-RPC message (or batch) and what detection found in it (from the
     /// same parse).
     pub message: Option<Envelope>,
@@ -76,9 +76,14 @@ impl<'a> Ctx<'a> {
         self.rewritten.as_deref().unwrap_or(&self.req.body)
     }
 
+    /// The caller, once `authenticate` resolved it.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.identity.as_deref()
+    }
+
     /// What a sealed session of this caller carries (`""` on an open route).
-    pub fn binding(&self) -> &'a str {
-        self.identity.map_or("", |p| &p.binding)
+    pub fn binding(&self) -> &str {
+        self.principal().map_or("", |p| &p.binding)
     }
 
     /// The upstream session id inside the client's sealed one.

@@ -66,7 +66,7 @@ pub fn record(
     if v.findings.is_empty() {
         return;
     }
-    let (w, route, up, peer, identity) = (cx.w, cx.route, cx.up, Some(cx.req.peer), cx.identity);
+    let (w, route, up, peer, identity) = (cx.w, cx.route, cx.up, Some(cx.req.peer), cx.principal());
     w.stats.detect_decision(direction, v.decision);
     for f in &v.findings {
         w.stats.detect_finding(f.rule.family, f.action);

@@ -60,7 +60,7 @@ pub fn server_message(
     };
     let enabled = cx.snap.detect.enabled();
     let lists = cx
-        .identity
+        .principal()
         .filter(|p| p.restricted)
         .and_then(|p| Some((cx.snap.auth.tenants.get(p.tenant)?, p)));
     // Keep-alive events and comments carry no message; with detection off (and no list to

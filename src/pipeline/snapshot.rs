@@ -32,6 +32,8 @@ pub struct Snapshot {
     pub auth: AuthTable,
     /// By upstream index: the gateway's own credential, and whether the client's travels on.
     pub upstream_auth: Vec<UpstreamAuth>,
+    /// RFC 9728 protected-resource metadata: the path it is served at and the JSON body.
+    pub oauth_metadata: Vec<(String, Vec<u8>)>,
 }
 
 /// What the upstream-request phase needs about an upstream's credentials.
@@ -110,6 +112,21 @@ impl Builder {
             upstreams,
             routes: model.routes.clone(),
             auth: AuthTable::build(model),
+            oauth_metadata: model
+                .tenants
+                .iter()
+                .filter_map(|t| t.oauth.as_ref())
+                .map(|o| {
+                    let body = serde_json::json!({
+                        "resource": o.resource,
+                        "authorization_servers": o.authorization_servers,
+                        "scopes_supported": o.scopes_supported,
+                        "bearer_methods_supported": ["header"],
+                        "resource_name": "mcpguard",
+                    });
+                    (o.metadata_path.clone(), body.to_string().into_bytes())
+                })
+                .collect(),
             upstream_auth: model
                 .upstreams
                 .iter()

@@ -39,6 +39,8 @@ pub struct Worker {
     pub(crate) idle: IdleClock,
     pub(crate) shared: Arc<Shared>,
     pub(crate) detect_scratch: RefCell<Scratch>,
+    /// HS256 tokens this worker verified.
+    pub(crate) tokens: crate::pipeline::jwt::TokenCache,
 }
 
 impl Worker {
@@ -63,6 +65,7 @@ impl Worker {
             idle: IdleClock::default(),
             shared,
             detect_scratch: RefCell::new(Scratch::default()),
+            tokens: Default::default(),
         })
     }
 
@@ -99,7 +102,9 @@ impl Worker {
         self.idle.tick();
         let snap = self.snapshot();
         self.pool.sweep(&snap.upstreams, Instant::now());
-        self.revocations.sweep(crate::mcp::session::now_unix());
+        let now = crate::mcp::session::now_unix();
+        self.revocations.sweep(now);
+        self.tokens.sweep(now);
     }
 }
 

@@ -3,6 +3,9 @@
 //! [`Principal`](crate::pipeline::auth::Principal) in [`Ctx::identity`]. Open routes pass with
 //! no identity.
 //!
+//! An HS256 token (`[tenants.jwt]`, `auth` lists `jwt`) comes as `Authorization: Bearer <jwt>`
+//! and is verified once per worker, then cached until it expires (401 `auth_invalid`,
+//! `auth_expired`, `auth_not_yet_valid`, `auth_wrong_issuer`, `auth_wrong_audience`).
 //! An API key comes in `Authorization: Bearer <key>` or `X-API-Key: <key>` (both at once must
 //! agree). No credential: the tenant's anonymous caller if its `auth` lists `none`, else 401
 //! `auth_missing`. A key the tenant does not know (or a tenant without `api_key`): 401
@@ -11,9 +14,13 @@
 //! credential was refused).
 
 use crate::config::RouteAccess;
+use crate::mcp::session::now_unix;
 use crate::net::Request;
+use crate::pipeline::auth::{AuthMethod, Identity, TenantTable};
 use crate::pipeline::ctx::{Ctx, Reject};
+use crate::pipeline::jwt::{looks_like_jwt, verify};
 use crate::pipeline::phase::Phase;
+use std::rc::Rc;
 
 pub struct Authenticate;
 
@@ -63,31 +70,45 @@ impl Phase for Authenticate {
         let Some(tenant) = snap.auth.tenants.get(t) else {
             return Err(Reject::http(500, "auth_unavailable", "no such tenant"));
         };
-        let found = match (presented(cx.req), tenant.api_key) {
+        let given = presented(cx.req);
+        let refuse = |reason, message, refused| unauthorized(tenant, reason, message, refused);
+        let found = match given {
+            Presented::Key(token) if tenant.jwt().is_some() && looks_like_jwt(token) => {
+                token_identity(cx, tenant, token).map_err(|r| refuse(r, token_message(r), true))
+            }
             // A tenant that takes no keys ignores one sent anyway (it is stripped all the same).
-            (given, false) => tenant.anonymous.as_ref().ok_or_else(|| {
-                if given == Presented::None {
-                    unauthorized("auth_missing", "no credential is accepted here", false)
-                } else {
-                    unauthorized("auth_invalid", "no credential is accepted here", true)
-                }
-            }),
-            (Presented::None, true) => tenant.anonymous.as_ref().ok_or_else(|| {
-                unauthorized(
+            _ if !tenant.api_key && tenant.jwt().is_none() => match (&tenant.anonymous, given) {
+                (Some(anon), _) => Ok(Identity::Configured(anon)),
+                (None, Presented::None) => Err(refuse(
                     "auth_missing",
-                    "this MCP server needs an API key (Authorization: Bearer or X-API-Key)",
+                    "no credential is accepted here",
                     false,
-                )
-            }),
-            (Presented::Key(key), true) => tenant
+                )),
+                (None, _) => Err(refuse(
+                    "auth_invalid",
+                    "no credential is accepted here",
+                    true,
+                )),
+            },
+            Presented::None => match &tenant.anonymous {
+                Some(anon) => Ok(Identity::Configured(anon)),
+                None => Err(refuse(
+                    "auth_missing",
+                    "this MCP server needs a credential (Authorization: Bearer, or X-API-Key)",
+                    false,
+                )),
+            },
+            Presented::Key(key) if tenant.api_key => tenant
                 .api_key(key)
-                .ok_or_else(|| unauthorized("auth_invalid", "the API key is not valid", true)),
-            (Presented::Unusable(reason), true) => Err(unauthorized(
+                .map(Identity::Configured)
+                .ok_or_else(|| refuse("auth_invalid", "the API key is not valid", true)),
+            Presented::Key(_) => Err(refuse("auth_invalid", "not a valid token", true)),
+            Presented::Unusable(reason) => Err(refuse(
                 reason,
                 if reason == "auth_invalid" {
                     "Authorization and X-API-Key carry different keys"
                 } else {
-                    "use Authorization: Bearer <key> or X-API-Key"
+                    "use Authorization: Bearer <credential> or X-API-Key"
                 },
                 true,
             )),
@@ -103,11 +124,55 @@ impl Phase for Authenticate {
     }
 }
 
-fn unauthorized(reason: &'static str, message: &'static str, refused: bool) -> Reject {
-    let challenge = if refused {
-        "Bearer realm=\"mcpguard\", error=\"invalid_token\""
-    } else {
-        "Bearer realm=\"mcpguard\""
+/// An HS256 token: from this worker's cache, or verified now (and cached until it expires).
+fn token_identity<'a>(
+    cx: &Ctx<'a>,
+    tenant: &TenantTable,
+    token: &[u8],
+) -> Result<Identity<'a>, &'static str> {
+    let Some((cfg, key)) = tenant.jwt() else {
+        return Err("auth_invalid");
     };
+    let now = now_unix();
+    let hash = crate::config::auth::hash_key(token);
+    let generation = cx.snap.generation;
+    if let Some(p) = cx.w.tokens.get(&hash, generation, tenant_index(cx), now) {
+        return Ok(Identity::Token(p));
+    }
+    let claims = verify(token, cfg, key, &tenant.name, now)?;
+    let p = Rc::new(tenant.principal(&claims.subject, &claims.roles, AuthMethod::Jwt, [0; 32]));
+    cx.w.tokens.put(hash, generation, &claims, p.clone());
+    Ok(Identity::Token(p))
+}
+
+fn tenant_index(cx: &Ctx<'_>) -> usize {
+    match cx.route.access {
+        RouteAccess::Tenant(t) => t,
+        RouteAccess::Open => usize::MAX,
+    }
+}
+
+fn token_message(reason: &str) -> &'static str {
+    match reason {
+        "auth_expired" => "the token has expired",
+        "auth_not_yet_valid" => "the token is not valid yet",
+        "auth_wrong_issuer" => "the token is from another issuer",
+        "auth_wrong_audience" => "the token is for another resource",
+        _ => "the token is not valid",
+    }
+}
+
+/// 401 with the tenant's challenge: `Bearer realm="mcpguard"`, its `resource_metadata` and
+/// `scope` when `[tenants.oauth]` is set, and `error="invalid_token"` for a refused credential.
+fn unauthorized(
+    tenant: &TenantTable,
+    reason: &'static str,
+    message: &'static str,
+    refused: bool,
+) -> Reject {
+    let mut challenge = format!("Bearer realm=\"mcpguard\"{}", tenant.challenge);
+    if refused {
+        challenge.push_str(", error=\"invalid_token\"");
+    }
     Reject::http(401, reason, message).with_header("WWW-Authenticate", challenge)
 }

@@ -21,7 +21,7 @@ impl Phase for Authorize {
     }
 
     fn run(&self, cx: &mut Ctx<'_>) -> Result<(), Reject> {
-        let Some(p) = cx.identity.filter(|p| p.restricted) else {
+        let Some(p) = cx.principal().filter(|p| p.restricted) else {
             return Ok(());
         };
         let (Some(tenant), Some(env)) = (cx.snap.auth.tenants.get(p.tenant), &cx.message) else {
