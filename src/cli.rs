@@ -274,3 +274,42 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `mcpguard keygen`: 32 random bytes as `mcpg_<base64url>`, shown once, with its hash.
+pub fn keygen() -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("no system randomness"))?;
+    let key = format!(
+        "mcpg_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = mcpguard::config::auth::hash_text(&mcpguard::config::auth::hash_key(key.as_bytes()));
+    println!("key:  {key}");
+    println!("hash: {hash}");
+    eprintln!("The key is shown only now: give it to the client. Put the hash in the config.");
+    Ok(())
+}
+
+/// `mcpguard hash-key [KEY]`: the hash of a given key (stdin without an argument).
+pub fn hash_key(key: Option<String>) -> anyhow::Result<()> {
+    let key = match key {
+        Some(k) => k,
+        None => {
+            let mut s = String::new();
+            std::io::stdin().read_line(&mut s)?;
+            s.trim().to_string()
+        }
+    };
+    if key.is_empty() {
+        anyhow::bail!("empty key");
+    }
+    println!(
+        "{}",
+        mcpguard::config::auth::hash_text(&mcpguard::config::auth::hash_key(key.as_bytes()))
+    );
+    Ok(())
+}

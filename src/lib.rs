@@ -5,11 +5,15 @@
 //!                          accept (SO_REUSEPORT, one listener per core)   (Streamable HTTP or
 //!                          → TLS (rustls) → hardened HTTP/1.1 codec         legacy HTTP+SSE,
 //!                          → route → Origin check                           http or https)
+//!                          → authenticate (tenant's API keys, by SHA-256)
 //!                          → JSON-RPC inspection (simd-json, scratch copy)
-//!                          → era headers → sealed session id
+//!                          → era headers → sealed session id (bound to the identity)
+//!                          → authorize (tenant and role allow/deny globs)
 //!                          → detection (same parse): block / redact / log
+//!                          → upstream head: client credential out, upstream's own in
 //!                          → forward ORIGINAL bytes (or the redaction) on this core's pool
-//!                          ◀ JSON whole, or SSE event by event, each scanned
+//!                          ◀ JSON whole, or SSE event by event, each scanned,
+//!                            lists filtered to what the caller may use
 //!  store thread: audit records and tool pins → SQLite (WAL)
 //!  control: admin listener (/live /ready /metrics /config, POST /config/reload), the reloader
 //!           (file watch, SIGHUP, admin) publishing snapshots, the pin watch

@@ -68,6 +68,13 @@ enum Command {
     Pins(cli::PinsArgs),
     /// Query the audit log.
     Audit(cli::AuditArgs),
+    /// Make a new random API key: prints the key once, and the hash to put in the config.
+    Keygen,
+    /// Print the `sha256:` hash of an API key, for `[[tenants.keys]]` or a keys file.
+    HashKey {
+        /// The key (read from stdin when omitted, so it stays out of the shell history).
+        key: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -120,6 +127,8 @@ fn main() {
         Command::Rules { json } => cli::rules(json),
         Command::Pins(a) => cli::pins(a),
         Command::Audit(a) => cli::audit(a),
+        Command::Keygen => cli::keygen(),
+        Command::HashKey { key } => cli::hash_key(key),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -235,12 +244,21 @@ fn serve(
     let scheme = if model.tls.is_some() { "https" } else { "http" };
     for r in &model.routes {
         let up = &model.upstreams[r.upstream];
+        let auth = match r.access {
+            config::RouteAccess::Open => "no authentication".to_string(),
+            config::RouteAccess::Tenant(t) => format!("tenant {}", model.tenants[t].name),
+        };
         tracing::info!(
-            "route {scheme}://{}{} -> {} ({})",
+            "route {scheme}://{}{} -> {} ({}), {auth}",
             running.addr,
             r.path,
             up.url,
             up.name
+        );
+    }
+    if model.tenants.is_empty() {
+        tracing::warn!(
+            "no [[tenants]] configured: the gateway runs without authentication (every caller is anonymous)"
         );
     }
     let pins = settings

@@ -34,6 +34,17 @@ pub struct WorkerStats {
     /// it on the rejection path and the control thread at scrape time: it is never contended
     /// on the request path, and reasons are a small fixed set.
     reasons: Mutex<Vec<(&'static str, u64)>>,
+    /// By tenant name (bounded by the tenants ever configured, never by subject): requests
+    /// authenticated, and answers the gateway refused them.
+    tenants: Mutex<Vec<TenantCounts>>,
+}
+
+/// One tenant's counters in one worker.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantCounts {
+    pub tenant: Box<str>,
+    pub requests: u64,
+    pub rejections: u64,
 }
 
 impl WorkerStats {
@@ -65,6 +76,42 @@ impl WorkerStats {
     pub fn rejections_by_reason(&self) -> Vec<(&'static str, u64)> {
         match self.reasons.lock() {
             Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// One request authenticated for `tenant`.
+    pub fn tenant_request(&self, tenant: &str) {
+        self.tenant_counts(tenant, |c| c.requests += 1);
+    }
+
+    /// One refusal of a caller of `tenant`.
+    pub fn tenant_rejection(&self, tenant: &str) {
+        self.tenant_counts(tenant, |c| c.rejections += 1);
+    }
+
+    fn tenant_counts(&self, tenant: &str, f: impl FnOnce(&mut TenantCounts)) {
+        let mut t = match self.tenants.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        };
+        match t.iter_mut().find(|c| &*c.tenant == tenant) {
+            Some(c) => f(c),
+            None => {
+                let mut c = TenantCounts {
+                    tenant: tenant.into(),
+                    ..Default::default()
+                };
+                f(&mut c);
+                t.push(c);
+            }
+        }
+    }
+
+    /// A copy of the per-tenant counts, for the scrape.
+    pub fn by_tenant(&self) -> Vec<TenantCounts> {
+        match self.tenants.lock() {
+            Ok(t) => t.clone(),
             Err(p) => p.into_inner().clone(),
         }
     }

@@ -79,10 +79,10 @@ fn legacy_server() -> LegacyServer {
 }
 
 fn gateway(up: &LegacyServer) -> (Gateway, TempDir) {
-    gateway_with(up, &[])
+    gateway_with(up, "")
 }
 
-fn gateway_with(up: &LegacyServer, extra: &[&str]) -> (Gateway, TempDir) {
+fn gateway_with(up: &LegacyServer, extra: &str) -> (Gateway, TempDir) {
     let dir = TempDir::new("legacy");
     let cfg = write_config(
         &dir,
@@ -96,20 +96,26 @@ transport = "sse"
 [[routes]]
 path = "/legacy"
 upstream = "old"
+{extra}
 "#,
             up.up.addr
         ),
     );
-    let mut args = vec!["--config", cfg.as_str(), "--drain-timeout", "1s"];
-    args.extend_from_slice(extra);
-    let gw = Gateway::start(&args);
+    let gw = Gateway::start(&["--config", &cfg, "--drain-timeout", "1s"]);
     (gw, dir)
 }
 
 /// Opens the client's SSE stream and returns it with the endpoint it announced.
 fn open_stream(gw: &Gateway) -> (Client<TcpStream>, String) {
+    open_stream_with(gw, "")
+}
+
+fn open_stream_with(gw: &Gateway, headers: &str) -> (Client<TcpStream>, String) {
     let mut c = gw.connect();
-    c.send(b"GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n");
+    c.send(
+        format!("GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n{headers}\r\n")
+            .as_bytes(),
+    );
     let (status, headers) = c.read_head();
     assert_eq!(status, 200, "{headers:?}");
     let mut seen = Vec::new();
@@ -335,4 +341,42 @@ fn an_upstream_failure_is_answered_on_the_stream() {
         message_with_id(&mut stream, &mut seen, 501)["result"]["legacy"],
         true
     );
+}
+
+#[test]
+fn a_tenants_legacy_route_authenticates_the_stream_and_every_post() {
+    let up = legacy_server();
+    let key = "mcpg_legacy-key";
+    let hash = mcpguard::config::auth::hash_text(&mcpguard::config::auth::hash_key(key.as_bytes()));
+    let (gw, _dir) = gateway_with(
+        &up,
+        &format!(
+            "[[tenants]]\nname = \"old\"\nroutes = [\"/legacy\"]\nauth = [\"api_key\"]\n[tenants.policy]\ndeny_tools = [\"rm_*\"]\n[[tenants.keys]]\nsubject = \"ops\"\nhash = \"{hash}\"\n"
+        ),
+    );
+    let r = http(
+        gw.addr,
+        b"GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n",
+    );
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.json()["error"]["reason"], "auth_missing");
+    let (mut stream, endpoint) = open_stream_with(&gw, &format!("X-API-Key: {key}\r\n"));
+    let body = r#"{"jsonrpc":"2.0","id":57,"method":"tools/list"}"#;
+    let r = http(gw.addr, &post_bytes(&endpoint, body, &[]));
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = http(gw.addr, &post_bytes(&endpoint, body, &[("X-API-Key", key)]));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let denied = r#"{"jsonrpc":"2.0","id":58,"method":"tools/call","params":{"name":"rm_rf"}}"#;
+    let r = http(
+        gw.addr,
+        &post_bytes(&endpoint, denied, &[("X-API-Key", key)]),
+    );
+    // The denial travels on the client's stream, as every answer does on this transport.
+    assert_eq!(r.status, 202, "{}", r.text());
+    let mut seen = Vec::new();
+    let v = message_with_id(&mut stream, &mut seen, 58);
+    assert_eq!(v["error"]["data"]["reason"], "tool_denied", "{v}");
+    let posts = up.posts.lock().unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].1, body.as_bytes());
 }

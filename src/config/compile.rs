@@ -4,6 +4,7 @@
 //! Every problem is collected with its key path (`upstreams[1].url: ...`) so an operator fixes the
 //! whole file in one pass instead of one error per run.
 
+use crate::config::auth::RouteAccess;
 use crate::config::duration::parse_duration;
 use crate::config::model::*;
 use crate::config::raw::{RawConfig, RawUpstream};
@@ -223,7 +224,7 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
                 format!("duplicate name `{}`", u.name),
             );
         }
-        if let Some(up) = compile_upstream(&mut issues, i, u, base_dir) {
+        if let Some(up) = compile_upstream(&mut issues, i, u, base_dir, &mut files) {
             if let Some(ca) = &up.ca_file {
                 files.push(ca.clone());
             }
@@ -237,6 +238,8 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
         );
     }
 
+    let owners = crate::config::auth::owners(&raw.tenants, &mut issues);
+    let tenants = crate::config::auth::tenants(&raw.tenants, &mut issues, base_dir, &mut files);
     let mut routes = Vec::with_capacity(raw.routes.len());
     for (i, r) in raw.routes.iter().enumerate() {
         let path = r.path.trim_end_matches('/');
@@ -255,6 +258,35 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
                 );
             }
             continue;
+        };
+        let access = match (owners.get(path), r.auth.as_deref()) {
+            (Some(&t), None) => RouteAccess::Tenant(t),
+            (Some(&t), Some(_)) => {
+                issues.add(
+                    format!("routes[{i}].auth"),
+                    format!(
+                        "tenant `{}` owns this route: its auth applies",
+                        raw.tenants[t].name
+                    ),
+                );
+                RouteAccess::Tenant(t)
+            }
+            (None, Some("none")) => RouteAccess::Open,
+            (None, Some(other)) => {
+                issues.add(
+                    format!("routes[{i}].auth"),
+                    format!("`{other}`: only \"none\" (authentication is set per tenant)"),
+                );
+                RouteAccess::Open
+            }
+            (None, None) if raw.tenants.is_empty() => RouteAccess::Open,
+            (None, None) => {
+                issues.add(
+                    format!("routes[{i}]"),
+                    "no tenant owns this route: add its path to a tenant's routes, or set auth = \"none\" to serve it without authentication",
+                );
+                RouteAccess::Open
+            }
         };
         let host = r.host.as_ref().map(|h| h.to_ascii_lowercase());
         if routes
@@ -281,6 +313,7 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
             path: path.to_string(),
             host,
             upstream: upstream.id,
+            access,
         });
     }
     if raw.routes.is_empty() {
@@ -295,6 +328,36 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
             .cmp(&a.path.len())
             .then(b.host.is_some().cmp(&a.host.is_some()))
     });
+
+    for (t, raw_t) in raw.tenants.iter().enumerate() {
+        for (j, path) in raw_t.routes.iter().enumerate() {
+            let p = crate::config::auth::normal_path(path);
+            if !raw
+                .routes
+                .iter()
+                .any(|r| crate::config::auth::normal_path(&r.path) == p)
+            {
+                issues.add(
+                    format!("tenants[{t}].routes[{j}]"),
+                    format!("no route with path `{p}`"),
+                );
+            }
+        }
+    }
+
+    for (t, tenant) in tenants.iter().enumerate() {
+        let Some(o) = &tenant.oauth else { continue };
+        if tenants[..t].iter().any(|x| {
+            x.oauth
+                .as_ref()
+                .is_some_and(|p| p.metadata_path == o.metadata_path)
+        }) {
+            issues.add(
+                format!("tenants[{t}].oauth.resource"),
+                "another tenant already uses this resource",
+            );
+        }
+    }
 
     let policy = crate::config::detect::policy(&raw.detect, &upstreams, &mut issues);
     let store_path = crate::config::detect::store_path(&raw.store, base_dir);
@@ -319,6 +382,7 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
         upstreams,
         routes,
         detect: policy,
+        tenants,
         files,
     })
 }
@@ -354,6 +418,7 @@ fn compile_upstream(
     i: usize,
     u: &RawUpstream,
     base_dir: &Path,
+    files: &mut Vec<PathBuf>,
 ) -> Option<UpstreamSpec> {
     let p = |k: &str| format!("upstreams[{i}].{k}");
     if u.name.is_empty()
@@ -393,7 +458,21 @@ fn compile_upstream(
             );
         }
     }
+    let credential = u.credential.as_ref().and_then(|c| {
+        let (cred, file) = crate::config::auth::credential(c, &p("credential"), issues, base_dir);
+        files.extend(file);
+        cred
+    });
+    let passthrough_client_credential = u.passthrough_client_credential.unwrap_or(false);
+    if passthrough_client_credential && u.credential.is_some() {
+        issues.add(
+            p("passthrough_client_credential"),
+            "an upstream with its own credential cannot also get the client's",
+        );
+    }
     Some(UpstreamSpec {
+        credential,
+        passthrough_client_credential,
         id: i,
         name: u.name.clone(),
         url,

@@ -1,6 +1,7 @@
 //! Configuration: the TOML file and the command-line flags, merged and validated into one
 //! [`Model`]. Nothing here builds runtime objects; `pipeline::snapshot` does, from the model.
 
+pub mod auth;
 pub mod compile;
 pub mod detect;
 pub mod duration;
@@ -9,6 +10,7 @@ pub mod raw;
 pub mod structure;
 pub mod url;
 
+pub use auth::{RouteAccess, Tenant, UpstreamCredential};
 pub use compile::Issue;
 pub use model::{
     DriverChoice, Limits, Model, OriginPattern, Route, Settings, TlsFiles, Transport, UpstreamSpec,
@@ -154,6 +156,8 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
             idle_stream_timeout: None,
             pool_max_idle: None,
             pool_idle_timeout: None,
+            credential: None,
+            passthrough_client_credential: None,
         });
         // The flag's upstream takes `/mcp` unless the file already routes it.
         if !raw
@@ -165,6 +169,7 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
                 path: "/mcp".into(),
                 host: None,
                 upstream: name,
+                auth: None,
             });
         }
     }

@@ -5,6 +5,7 @@
 //! The model is split in two: [`Settings`] take effect only at start-up (a reload that changes
 //! them reports them as needing a restart); everything else is reloaded live.
 
+use crate::config::auth::{RouteAccess, Tenant, UpstreamCredential};
 use crate::config::url::UpstreamUrl;
 use crate::detect::policy::Policy;
 use std::net::SocketAddr;
@@ -73,6 +74,10 @@ pub struct UpstreamSpec {
     pub idle_stream_timeout: Duration,
     pub pool_max_idle: usize,
     pub pool_idle_timeout: Duration,
+    /// The gateway's own credential for this upstream.
+    pub credential: Option<UpstreamCredential>,
+    /// Forward the client's `Authorization` / `X-API-Key` (explicit opt-in).
+    pub passthrough_client_credential: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +91,8 @@ pub struct Route {
     pub host: Option<String>,
     /// Index into the same model's (and snapshot's) `upstreams`.
     pub upstream: usize,
+    /// Open, or owned by a tenant (whose callers must authenticate).
+    pub access: RouteAccess,
 }
 
 /// An `Origin` the operator allows; `port: None` means any port.
@@ -152,6 +159,8 @@ pub struct Model {
     /// Longest prefix first, host-specific before host-agnostic.
     pub routes: Vec<Route>,
     pub detect: Policy,
+    /// `[[tenants]]`; empty: the gateway runs without authentication.
+    pub tenants: Vec<Tenant>,
     /// Every file the model was read from or names (the config itself, certificates, keys, CA
     /// bundles, the session secret): a change to any of them is a reason to reload.
     pub files: Vec<PathBuf>,

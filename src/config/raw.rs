@@ -23,6 +23,9 @@ pub struct RawConfig {
     pub detect: RawDetect,
     #[serde(default)]
     pub store: RawStore,
+    /// `[[tenants]]`: who may call which routes, with which credentials, roles and policy.
+    #[serde(default)]
+    pub tenants: Vec<RawTenant>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +88,134 @@ pub struct RawUpstream {
     pub idle_stream_timeout: Option<String>,
     pub pool_max_idle: Option<usize>,
     pub pool_idle_timeout: Option<String>,
+    /// The upstream's own credential (the client's never travels on).
+    pub credential: Option<RawCredential>,
+    /// Forward the client's `Authorization` / `X-API-Key` to this upstream (explicit opt-in).
+    pub passthrough_client_credential: Option<bool>,
+}
+
+/// `[upstreams.credential]`: exactly one of the value sources.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCredential {
+    /// Header name; default `Authorization`.
+    pub header: Option<String>,
+    /// Sent as `Authorization: Bearer <token>` (with `header`: `<header>: Bearer <token>`).
+    pub bearer: Option<String>,
+    pub bearer_env: Option<String>,
+    pub bearer_file: Option<PathBuf>,
+    /// Sent verbatim as the header's value.
+    pub value: Option<String>,
+    pub value_env: Option<String>,
+    pub value_file: Option<PathBuf>,
+}
+
+/// `[[tenants]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    pub name: String,
+    /// Paths of the `[[routes]]` this tenant owns.
+    pub routes: Vec<String>,
+    /// Accepted authentication methods: `api_key`, `none` (required, so `none` is explicit).
+    pub auth: Vec<String>,
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+    /// A file of keys, one `sha256:<hex> <subject> [role,role]` per line; watched.
+    pub keys_file: Option<PathBuf>,
+    #[serde(default)]
+    pub policy: RawRules,
+    /// Role name → its rules.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RawRules>,
+    /// Constraints on `tools/call` arguments, for every caller of the tenant.
+    #[serde(default)]
+    pub arguments: Vec<RawArgument>,
+    /// `[tenants.jwt]`: HS256 bearer tokens (with `auth` listing `jwt`).
+    pub jwt: Option<RawJwt>,
+    /// `[tenants.oauth]`: RFC 9728 protected-resource metadata for the tenant's routes.
+    pub oauth: Option<RawOauth>,
+}
+
+/// `[tenants.jwt]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// Exactly one of the three: the HS256 shared secret (≥ 32 bytes).
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub secret_env: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway: Option<String>,
+    pub subject_claim: Option<String>,
+    pub roles_claim: Option<String>,
+    pub tenant_claim: Option<String>,
+}
+
+/// `[tenants.oauth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOauth {
+    /// The resource identifier clients ask tokens for (an absolute URL of the route).
+    pub resource: String,
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+}
+
+/// `[[tenants.arguments]]`: one argument of the tools a glob names must pass one check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArgument {
+    /// Tool-name glob.
+    pub tool: String,
+    /// Top-level argument name.
+    pub argument: String,
+    /// The string must match this glob.
+    pub glob: Option<String>,
+    /// The whole string must match this regular expression.
+    pub pattern: Option<String>,
+    /// The string must be one of these.
+    pub one_of: Option<Vec<String>>,
+    /// The number must be at least / at most this.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// `[[tenants.keys]]`: one API key, by its hash.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKey {
+    pub subject: String,
+    /// `sha256:<64 hex digits>` (from `mcpguard keygen` or `mcpguard hash-key`).
+    pub hash: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Allow/deny globs. `default` (`allow` or `deny`) only in a tenant's `policy`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    pub default: Option<String>,
+    #[serde(default)]
+    pub allow_methods: Vec<String>,
+    #[serde(default)]
+    pub deny_methods: Vec<String>,
+    #[serde(default)]
+    pub allow_tools: Vec<String>,
+    #[serde(default)]
+    pub deny_tools: Vec<String>,
+    #[serde(default)]
+    pub allow_resources: Vec<String>,
+    #[serde(default)]
+    pub deny_resources: Vec<String>,
+    #[serde(default)]
+    pub allow_prompts: Vec<String>,
+    #[serde(default)]
+    pub deny_prompts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +224,9 @@ pub struct RawRoute {
     pub path: String,
     pub host: Option<String>,
     pub upstream: String,
+    /// `"none"`: a route no tenant owns, served without authentication (explicit when the
+    /// file has tenants).
+    pub auth: Option<String>,
 }
 
 /// `[detect]`: the detection engine's policy.

@@ -188,6 +188,7 @@ fn metrics(state: &ControlState) -> String {
             "mcpguard_rejections_by_reason_total{{reason=\"{k}\"}} {n}"
         );
     }
+    tenant_metrics(state, &mut out);
     config_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_legacy_answers_total Gateway answers put on legacy SSE streams, by the worker that held the stream\n# TYPE mcpguard_legacy_answers_total counter");
     for (path, v) in [
@@ -205,6 +206,40 @@ fn metrics(state: &ControlState) -> String {
     detect_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out
+}
+
+/// By tenant (names from the configuration, so the label set stays bounded; never by subject).
+fn tenant_metrics(state: &ControlState, out: &mut String) {
+    use std::fmt::Write as _;
+    let mut all: Vec<crate::stats::TenantCounts> = Vec::new();
+    for w in &state.workers {
+        for c in w.by_tenant() {
+            match all.iter_mut().find(|t| t.tenant == c.tenant) {
+                Some(t) => {
+                    t.requests += c.requests;
+                    t.rejections += c.rejections;
+                }
+                None => all.push(c),
+            }
+        }
+    }
+    all.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    let _ = writeln!(out, "# HELP mcpguard_tenant_requests_total Requests authenticated, by tenant\n# TYPE mcpguard_tenant_requests_total counter");
+    for t in &all {
+        let _ = writeln!(
+            out,
+            "mcpguard_tenant_requests_total{{tenant=\"{}\"}} {}",
+            t.tenant, t.requests
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_tenant_rejections_total Requests of a tenant's callers the gateway refused, by tenant\n# TYPE mcpguard_tenant_rejections_total counter");
+    for t in &all {
+        let _ = writeln!(
+            out,
+            "mcpguard_tenant_rejections_total{{tenant=\"{}\"}} {}",
+            t.tenant, t.rejections
+        );
+    }
 }
 
 fn config_metrics(state: &ControlState, out: &mut String) {

@@ -75,6 +75,17 @@ pub fn jsonrpc_error_body(
     reason: &str,
     extra: Option<(&str, &str)>,
 ) -> Vec<u8> {
+    jsonrpc_error_body_with(id, code, message, reason, extra.as_slice())
+}
+
+/// [`jsonrpc_error_body`] with any number of extra `data` members (string values).
+pub fn jsonrpc_error_body_with(
+    id: Option<&JsonRpcId>,
+    code: i32,
+    message: &str,
+    reason: &str,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(96 + message.len() + reason.len());
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     match id {
@@ -88,7 +99,7 @@ pub fn jsonrpc_error_body(
     out.extend_from_slice(b",\"data\":{\"reason\":");
     write_json_string(&mut out, reason);
     // A "reason" key in `extra` is skipped so `data` never has duplicate keys.
-    if let Some((k, v)) = extra.filter(|(k, _)| *k != "reason") {
+    for (k, v) in extra.iter().filter(|(k, _)| *k != "reason") {
         out.push(b',');
         write_json_string(&mut out, k);
         out.push(b':');

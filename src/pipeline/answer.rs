@@ -10,9 +10,10 @@
 
 use crate::config::Route;
 use crate::mcp::envelope::JsonRpcId;
-use crate::mcp::errors::{codes, jsonrpc_error_body};
+use crate::mcp::errors::{codes, jsonrpc_error_body, jsonrpc_error_body_with};
 use crate::net::conn::Conn;
 use crate::net::{respond, Disposition, Request};
+use crate::pipeline::auth::Principal;
 use crate::pipeline::ctx::{Ctx, Reject, RejectBody};
 use crate::pipeline::legacy_streams::{Delivered, StreamRef};
 use crate::pipeline::snapshot::Snapshot;
@@ -52,6 +53,8 @@ pub struct At<'a> {
     pub method: Option<&'a str>,
     /// A legacy client's stream, once the endpoint it posted to is known.
     pub legacy: Option<StreamRef>,
+    /// The authenticated caller, once known.
+    pub identity: Option<&'a Principal>,
 }
 
 impl<'a> At<'a> {
@@ -65,6 +68,7 @@ impl<'a> At<'a> {
             id: cx.rpc_id(),
             method: first.and_then(|m| m.method.as_deref()),
             legacy: cx.legacy_stream,
+            identity: cx.principal(),
         }
     }
 }
@@ -74,6 +78,9 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
     let w = at.w;
     WorkerStats::inc(&w.stats.rejections_total);
     w.stats.rejection(r.reason);
+    if let Some(p) = at.identity {
+        w.stats.tenant_rejection(&p.tenant_name);
+    }
     tracing::debug!(
         status = r.status,
         reason = r.reason,
@@ -85,29 +92,36 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
     if !r.audited {
         let route = at.route.map(|(r, u)| (r.path.as_str(), u.name.as_str()));
         let route = route.or(Some((at.req.head.path(), "")));
-        audit_rejection_of(w, at.req.peer, route, at.method, at.id, r.reason);
+        let who = at.identity;
+        audit_rejection_of(w, at.req.peer, route, (at.method, at.id, who), r.reason);
     }
-    let extra: &[(&str, &[u8])] = if r.status == 405 {
-        &[("Allow", b"GET, POST, DELETE, OPTIONS")]
-    } else {
-        &[]
-    };
+    let mut headers: Vec<(&str, &[u8])> =
+        r.headers.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+    if r.status == 405 {
+        headers.push(("Allow", b"GET, POST, DELETE, OPTIONS"));
+    }
     let body = match r.body {
         RejectBody::Http => respond::http_error_body(r.status, r.reason, &r.message),
-        RejectBody::Rpc { code, extra } => jsonrpc_error_body(
-            at.id,
-            code,
-            &r.message,
-            r.reason,
-            extra.as_ref().map(|(k, v)| (*k, v.as_str())),
-        ),
+        RejectBody::Rpc { code, extra } => {
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            jsonrpc_error_body_with(at.id, code, &r.message, r.reason, &extra)
+        }
         RejectBody::Raw(b) => b,
     };
     // A parsed message on the legacy transport: answered on the client's stream.
     if let (Some(to), Some(_)) = (at.legacy, at.method.or(at.id.map(|_| ""))) {
         return on_stream(w, at.snap, down, to, at.id, body).await;
     }
-    send(w, at.snap, down, r.status, "application/json", extra, &body).await
+    send(
+        w,
+        at.snap,
+        down,
+        r.status,
+        "application/json",
+        &headers,
+        &body,
+    )
+    .await
 }
 
 /// Puts a JSON-RPC answer on a legacy client's stream and acknowledges the POST (202). A message
@@ -155,15 +169,21 @@ pub fn audit_rejection(
     route: Option<(&str, &str)>,
     reason: &'static str,
 ) {
-    audit_rejection_of(w, peer, route, None, None, reason);
+    audit_rejection_of(w, peer, route, (None, None, None), reason);
 }
+
+/// The message facts of a rejection: its method and id, and who sent it.
+type RejectedMessage<'a> = (
+    Option<&'a str>,
+    Option<&'a JsonRpcId>,
+    Option<&'a Principal>,
+);
 
 fn audit_rejection_of(
     w: &Worker,
     peer: std::net::SocketAddr,
     route: Option<(&str, &str)>,
-    method: Option<&str>,
-    id: Option<&JsonRpcId>,
+    (method, id, identity): RejectedMessage<'_>,
     reason: &'static str,
 ) {
     let sink = &w.shared.sink;
@@ -187,6 +207,8 @@ fn audit_rejection_of(
         client: Some(peer.ip().to_string()),
         findings: Vec::new(),
         reason: Some(reason),
+        tenant: identity.map(|p| p.tenant_name.to_string()),
+        subject: identity.map(|p| p.subject.to_string()),
     });
 }
 

@@ -7,6 +7,7 @@ use crate::detect::engine::Verdict;
 use crate::mcp::envelope::{Envelope, JsonRpcId};
 use crate::mcp::session::SessionToken;
 use crate::net::Request;
+use crate::pipeline::auth::{Identity, Principal};
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::worker::Worker;
 use crate::upstream::Peer;
@@ -23,6 +24,8 @@ pub struct Ctx<'a> {
     pub up: &'a Peer,
     /// The path after the route's prefix (`""` for an exact match).
     pub rest: &'a str,
+    /// Set by `authenticate` on a tenant's route: who is calling (`None` on an open route).
+    pub identity: Option<Identity<'a>>,
     /// Set by `parse`: the JSON-RPC message (or batch) and what detection found in it (from the
     /// same parse).
     pub message: Option<Envelope>,
@@ -53,6 +56,7 @@ impl<'a> Ctx<'a> {
             route,
             up,
             rest,
+            identity: None,
             message: None,
             verdict: Verdict::allow(),
             session: None,
@@ -75,6 +79,16 @@ impl<'a> Ctx<'a> {
         self.rewritten.as_deref().unwrap_or(&self.req.body)
     }
 
+    /// The caller, once `authenticate` resolved it.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.identity.as_deref()
+    }
+
+    /// What a sealed session of this caller carries (`""` on an open route).
+    pub fn binding(&self) -> &str {
+        self.principal().map_or("", |p| &p.binding)
+    }
+
     /// The upstream session id inside the client's sealed one.
     pub fn upstream_session(&self) -> Option<&str> {
         self.session.as_ref()?.upstream_session.as_deref()
@@ -91,7 +105,7 @@ pub enum RejectBody {
     /// member.
     Rpc {
         code: i32,
-        extra: Option<(&'static str, String)>,
+        extra: Vec<(&'static str, String)>,
     },
     /// A body the phase wrote itself (a policy denial listing its findings; the versions a
     /// client may retry with).
@@ -109,6 +123,8 @@ pub struct Reject {
     pub body: RejectBody,
     /// The detection phase has already audited this message with its findings.
     pub audited: bool,
+    /// Response headers besides the framing (`WWW-Authenticate`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reject {
@@ -119,6 +135,7 @@ impl Reject {
             message: message.into(),
             body: RejectBody::Http,
             audited: false,
+            headers: Vec::new(),
         }
     }
 
@@ -132,15 +149,24 @@ impl Reject {
             status,
             reason,
             message: message.into(),
-            body: RejectBody::Rpc { code, extra: None },
+            body: RejectBody::Rpc {
+                code,
+                extra: Vec::new(),
+            },
             audited: false,
+            headers: Vec::new(),
         }
     }
 
     pub fn with_extra(mut self, key: &'static str, value: impl Into<String>) -> Self {
         if let RejectBody::Rpc { extra, .. } = &mut self.body {
-            *extra = Some((key, value.into()));
+            extra.push((key, value.into()));
         }
+        self
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -151,6 +177,7 @@ impl Reject {
             message: Cow::Borrowed(message),
             body: RejectBody::Raw(body),
             audited: false,
+            headers: Vec::new(),
         }
     }
 }

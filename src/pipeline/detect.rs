@@ -6,7 +6,6 @@
 //! parse. Only messages with findings leave a trace (metrics by family and action, one log line,
 //! one audit record sent to the store's writer thread, never written here).
 
-use crate::config::Route;
 use crate::detect::engine::{Decision, Target, Verdict};
 use crate::detect::extract::Context;
 use crate::detect::redact;
@@ -59,10 +58,7 @@ pub fn inspect(
 
 /// Counts, logs and audits a verdict with findings.
 pub fn record(
-    w: &Worker,
-    route: &Route,
-    up: &Peer,
-    peer: Option<std::net::SocketAddr>,
+    cx: &crate::pipeline::Ctx<'_>,
     direction: Direction,
     id: Option<&JsonRpcId>,
     v: &Verdict,
@@ -70,6 +66,7 @@ pub fn record(
     if v.findings.is_empty() {
         return;
     }
+    let (w, route, up, peer, identity) = (cx.w, cx.route, cx.up, Some(cx.req.peer), cx.principal());
     w.stats.detect_decision(direction, v.decision);
     for f in &v.findings {
         w.stats.detect_finding(f.rule.family, f.action);
@@ -111,6 +108,8 @@ pub fn record(
             })
             .collect(),
         reason: None,
+        tenant: identity.map(|p| p.tenant_name.to_string()),
+        subject: identity.map(|p| p.subject.to_string()),
     });
 }
 

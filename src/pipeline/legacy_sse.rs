@@ -29,7 +29,11 @@ pub async fn handle(cx: &mut Ctx<'_>, down: &mut Conn) -> Disposition {
     }
 }
 
-async fn stream(cx: &Ctx<'_>, down: &mut Conn) -> Disposition {
+async fn stream(cx: &mut Ctx<'_>, down: &mut Conn) -> Disposition {
+    if let Err(r) = phase::run(phase::LEGACY_STREAM, cx) {
+        return answer::reject(At::ctx(cx), down, r).await;
+    }
+    let cx: &Ctx<'_> = cx;
     let request = upstream_request::build(cx, "GET", None);
     let ex = match answer::exchange_or_error(cx, down, request).await {
         Ok(ex) => ex,

@@ -8,9 +8,11 @@
 //! and keeps it to its end, so a reload never changes the rules under a request in flight.
 
 pub mod answer;
+pub mod auth;
 pub mod ctx;
 pub mod detect;
 pub mod filter;
+pub mod jwt;
 pub mod legacy_sse;
 pub mod legacy_streams;
 pub mod live;
@@ -43,7 +45,11 @@ pub async fn handle(w: &Worker, req: &Request, down: &mut Conn) -> Disposition {
         id: None,
         method: None,
         legacy: None,
+        identity: None,
     };
+    if let Some(body) = oauth_metadata(snap, req) {
+        return answer::send(w, snap, down, 200, "application/json", &[], body).await;
+    }
     let Some((route, rest)) = phase::route::find(&snap.routes, &req.head) else {
         let r = Reject::http(404, "no_route", "no MCP server at this path");
         return answer::reject(early(None), down, r).await;
@@ -58,4 +64,18 @@ pub async fn handle(w: &Worker, req: &Request, down: &mut Conn) -> Disposition {
         Transport::StreamableHttp => streamable::handle(&mut cx, down).await,
         Transport::LegacySse => legacy_sse::handle(&mut cx, down).await,
     }
+}
+
+/// `GET /.well-known/oauth-protected-resource<resource path>` (RFC 9728), for tenants with
+/// `[tenants.oauth]`: public, before any route, so a client that got a 401 can discover where
+/// to obtain a token.
+fn oauth_metadata<'s>(snap: &'s Snapshot, req: &Request) -> Option<&'s [u8]> {
+    if snap.oauth_metadata.is_empty() || req.head.method() != "GET" {
+        return None;
+    }
+    let path = req.head.path();
+    snap.oauth_metadata
+        .iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, b)| b.as_slice())
 }

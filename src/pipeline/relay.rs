@@ -447,7 +447,7 @@ fn session_header(cx: &Ctx<'_>, head: &ResponseHead, opts: &RelayOptions<'_>) ->
             return std::str::from_utf8(sealed).ok().map(str::to_string);
         }
     }
-    session::seal(cx.snap, cx.route, upstream_id)
+    session::seal(cx.snap, cx.route, cx.binding(), upstream_id)
 }
 
 fn write_head(out: &mut Vec<u8>, head: &ResponseHead, session: Option<&str>) {

@@ -1,5 +1,7 @@
 //! The gateway's own session ids. Clients only ever see sealed tokens; the upstream's id
-//! travels inside them, bound to the route (and later the identity) that opened the session.
+//! travels inside them, bound to the route and to the identity (a hash of tenant and subject)
+//! that opened the session: another caller presenting the id gets 404
+//! `session_identity_mismatch`.
 
 use crate::config::Route;
 pub use crate::mcp::session::now_unix;
@@ -19,6 +21,7 @@ pub fn open(
     w: &Worker,
     snap: &Snapshot,
     route: &Route,
+    binding: &str,
     header: Option<&[u8]>,
 ) -> Result<Option<SessionToken>, SessionRefused> {
     let Some(raw) = header else { return Ok(None) };
@@ -30,6 +33,10 @@ pub fn open(
     };
     let now = now_unix();
     match snap.sealer.open(text, now) {
+        Ok(t) if t.route == route.id && &*t.identity != binding => Err(SessionRefused {
+            reason: "session_identity_mismatch",
+            message: "this session belongs to another caller",
+        }),
         Ok(t) if t.route == route.id => {
             let upstream = t.upstream_session.as_deref().unwrap_or("");
             if w.revocations.is_revoked(route.id, upstream, now) {
@@ -56,12 +63,19 @@ pub fn open(
 }
 
 /// Seals a new gateway session id for an upstream session id the upstream just issued.
-pub fn seal(snap: &Snapshot, route: &Route, upstream_session: &str) -> Option<String> {
+/// `binding` is the caller's ([`crate::pipeline::Ctx::binding`]): only the same caller may
+/// present the id again.
+pub fn seal(
+    snap: &Snapshot,
+    route: &Route,
+    binding: &str,
+    upstream_session: &str,
+) -> Option<String> {
     let now = now_unix();
     let token = SessionToken {
         route: route.id,
         upstream_session: Some(upstream_session.into()),
-        identity: "".into(),
+        identity: binding.into(),
         issued_at: now,
         expires_at: now.saturating_add(snap.session_ttl.as_secs()),
     };

@@ -6,9 +6,10 @@
 //! `mcp` the session sealer. Any failure is an [`Issue`] with its key path, and the whole
 //! snapshot is refused: a half-built configuration is never served.
 
-use crate::config::{Issue, Limits, Model, OriginPattern, Route};
+use crate::config::{Issue, Limits, Model, OriginPattern, Route, UpstreamCredential};
 use crate::detect::engine::Engine;
 use crate::mcp::session::SessionSealer;
+use crate::pipeline::auth::AuthTable;
 use crate::upstream::peer::{self, Peer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,18 @@ pub struct Snapshot {
     pub upstreams: Vec<Peer>,
     /// Longest prefix first, host-specific before host-agnostic.
     pub routes: Vec<Route>,
+    /// Tenants' keys, principals and rules.
+    pub auth: AuthTable,
+    /// By upstream index: the gateway's own credential, and whether the client's travels on.
+    pub upstream_auth: Vec<UpstreamAuth>,
+    /// RFC 9728 protected-resource metadata: the path it is served at and the JSON body.
+    pub oauth_metadata: Vec<(String, Vec<u8>)>,
+}
+
+/// What the upstream-request phase needs about an upstream's credentials.
+pub struct UpstreamAuth {
+    pub credential: Option<UpstreamCredential>,
+    pub passthrough_client_credential: bool,
 }
 
 /// What must stay the same from one snapshot to the next: the session key. A random key (no
@@ -111,6 +124,30 @@ impl Builder {
             session_ttl: model.session_ttl,
             upstreams,
             routes: model.routes.clone(),
+            auth: AuthTable::build(model),
+            oauth_metadata: model
+                .tenants
+                .iter()
+                .filter_map(|t| t.oauth.as_ref())
+                .map(|o| {
+                    let body = serde_json::json!({
+                        "resource": o.resource,
+                        "authorization_servers": o.authorization_servers,
+                        "scopes_supported": o.scopes_supported,
+                        "bearer_methods_supported": ["header"],
+                        "resource_name": "mcpguard",
+                    });
+                    (o.metadata_path.clone(), body.to_string().into_bytes())
+                })
+                .collect(),
+            upstream_auth: model
+                .upstreams
+                .iter()
+                .map(|u| UpstreamAuth {
+                    credential: u.credential.clone(),
+                    passthrough_client_credential: u.passthrough_client_credential,
+                })
+                .collect(),
         })
     }
 }

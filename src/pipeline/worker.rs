@@ -41,6 +41,8 @@ pub struct Worker {
     pub(crate) shared: Arc<Shared>,
     pub(crate) detect_scratch: RefCell<Scratch>,
     pub(crate) legacy: Rc<LegacyStreams>,
+    /// HS256 tokens this worker verified.
+    pub(crate) tokens: crate::pipeline::jwt::TokenCache,
 }
 
 impl Worker {
@@ -67,6 +69,7 @@ impl Worker {
             shared,
             detect_scratch: RefCell::new(Scratch::default()),
             legacy: Rc::new(LegacyStreams::new(streams, id)),
+            tokens: Default::default(),
         })
     }
 
@@ -109,7 +112,9 @@ impl Worker {
         self.idle.tick();
         let snap = self.snapshot();
         self.pool.sweep(&snap.upstreams, Instant::now());
-        self.revocations.sweep(crate::mcp::session::now_unix());
+        let now = crate::mcp::session::now_unix();
+        self.revocations.sweep(now);
+        self.tokens.sweep(now);
     }
 }
 

@@ -34,6 +34,10 @@ pub struct AuditRecord {
     pub findings: Vec<FindingRecord>,
     /// For an answer the gateway gave itself (`decision` `"reject"`): its stable reason.
     pub reason: Option<&'static str>,
+    /// The authenticated caller's tenant and subject (`None` on an open route or before
+    /// authentication).
+    pub tenant: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// One rule hit inside a message.
@@ -77,6 +81,8 @@ pub struct AuditRow {
     pub client: Option<String>,
     pub findings: Vec<FindingRow>,
     pub reason: Option<String>,
+    pub tenant: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// Filters for [`query_audit`]; every `None` is "any". Rows come newest first.
@@ -101,8 +107,8 @@ pub struct AuditQuery {
 
 pub(crate) const INSERT_SQL: &str = "INSERT INTO audit
     (ts_ms, worker, route, upstream, direction, method, tool, rpc_id, decision, client, findings,
-     reason)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+     reason, tenant, subject)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /// Writes one record with the writer's prepared [`INSERT_SQL`].
 pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), StoreError> {
@@ -125,6 +131,8 @@ pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), St
         rec.client,
         findings,
         rec.reason,
+        rec.tenant,
+        rec.subject,
     ])?;
     Ok(())
 }
@@ -133,7 +141,7 @@ pub(crate) fn insert(st: &mut Statement<'_>, rec: &AuditRecord) -> Result<(), St
 pub fn query_audit(store: &Store, q: &AuditQuery) -> Result<Vec<AuditRow>, StoreError> {
     let mut sql = String::from(
         "SELECT id, ts_ms, worker, route, upstream, direction, method, tool, rpc_id, decision,
-                client, findings, reason
+                client, findings, reason, tenant, subject
          FROM audit WHERE 1 = 1",
     );
     let mut args: Vec<Value> = Vec::new();
@@ -197,6 +205,8 @@ pub fn query_audit(store: &Store, q: &AuditQuery) -> Result<Vec<AuditRow>, Store
                 client: r.get(10)?,
                 findings: Vec::new(),
                 reason: r.get(12)?,
+                tenant: r.get(13)?,
+                subject: r.get(14)?,
             },
             r.get::<_, String>(11)?,
         ))
@@ -282,6 +292,8 @@ mod tests {
                 })
                 .collect(),
             reason: None,
+            tenant: None,
+            subject: None,
         }
     }
 

@@ -61,6 +61,9 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     ) WITHOUT ROWID;
     INSERT INTO store_meta (key, value) VALUES ('pins_epoch', 0);",
+    // v3: who was calling (tenant and subject of the authenticated identity).
+    "ALTER TABLE audit ADD COLUMN tenant TEXT;
+    ALTER TABLE audit ADD COLUMN subject TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -434,6 +434,8 @@ mod tests {
             client: None,
             findings: Vec::new(),
             reason: None,
+            tenant: None,
+            subject: None,
         }
     }
 
@@ -664,6 +666,8 @@ mod tests {
                 tool: Some("read_file".into()),
             }],
             reason: None,
+            tenant: None,
+            subject: None,
         };
         // Burst: as fast as one thread can send. The records are built beforehand: building
         // one is the caller's cost (and here mostly fresh memory, as 50k records pile up in the

@@ -24,15 +24,7 @@ impl Phase for Detect {
             return Ok(());
         }
         let id = cx.rpc_id();
-        record(
-            cx.w,
-            cx.route,
-            cx.up,
-            Some(cx.req.peer),
-            Direction::Request,
-            id,
-            v,
-        );
+        record(cx, Direction::Request, id, v);
         let refuse = || {
             let status = if id.is_some() { 200 } else { 403 };
             let mut r = Reject::raw(

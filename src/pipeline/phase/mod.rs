@@ -5,20 +5,28 @@
 //!
 //! Order (every transport runs a prefix-preserving subset):
 //! 1. `route`, 2. `origin` — on the head alone, before a context exists ([`route`], [`origin`]);
-//! 3. `content-type` — a POST body must be `application/json` (415);
-//! 4. `legacy-endpoint` — legacy HTTP+SSE only: the sealed endpoint a client posts to (404);
-//! 5. `parse` — JSON-RPC envelope (400, -32700/-32600), scanned by detection in the same parse;
-//! 6. `protocol-version` — `MCP-Protocol-Version` must be a known revision (400, -32022);
-//! 7. `era-headers` — 2026-07-28 `Mcp-Method`/`Mcp-Name` held to the body (400, -32020);
-//! 8. `session` — the gateway's sealed `Mcp-Session-Id`, opened and bound to the route (404);
-//! 9. (authenticate, authorize and limit slot in here, after the session and before detect);
-//! 10. `detect` — the detection verdict applied: block (policy denial), redact/filter
+//! 3. `authenticate` — on a tenant's route, the credential resolves to the caller's identity
+//!    (401 `auth_missing` / `auth_invalid` / `auth_scheme_unsupported`); before the session,
+//!    which is bound to it ([`authenticate`]);
+//! 4. `content-type` — a POST body must be `application/json` (415);
+//! 5. `legacy-endpoint` — legacy HTTP+SSE only: the sealed endpoint a client posts to (404);
+//! 6. `parse` — JSON-RPC envelope (400, -32700/-32600), scanned by detection in the same parse;
+//! 7. `protocol-version` — `MCP-Protocol-Version` must be a known revision (400, -32022);
+//! 8. `era-headers` — 2026-07-28 `Mcp-Method`/`Mcp-Name` held to the body (400, -32020);
+//! 9. `session` — the gateway's sealed `Mcp-Session-Id`, opened and bound to the route and to
+//!    the identity (404);
+//! 10. `authorize` — methods, tools, resources and prompts against the tenant's and roles'
+//!     rules (JSON-RPC -31910 `tool_denied` …) ([`authorize`]); (limits slot in after it);
+//! 11. `detect` — the detection verdict applied: block (policy denial), redact/filter
 //!     (rewritten body), log; audited when it found anything;
-//! 11. `upstream-request` — the head the upstream gets ([`upstream_request`]), then forward.
+//! 12. `upstream-request` — the head the upstream gets ([`upstream_request`]): the client's
+//!     credential removed, the upstream's own added; then forward.
 //!
 //! Server→client, every JSON body and every SSE event passes one filter
 //! ([`crate::pipeline::filter`]).
 
+pub mod authenticate;
+pub mod authorize;
 pub mod content_type;
 pub mod detect;
 pub mod era;
@@ -40,21 +48,32 @@ pub trait Phase: Sync {
 
 /// A Streamable HTTP POST (one JSON-RPC message or batch).
 pub const STREAMABLE_POST: &[&dyn Phase] = &[
+    &authenticate::Authenticate,
     &content_type::ContentType,
     &parse::Parse,
     &era::ProtocolVersion,
     &era::EraHeaders,
     &session::OpenSession,
+    &authorize::Authorize,
     &detect::Detect,
 ];
 
 /// A Streamable HTTP GET (the server's stream) or DELETE (end of session).
-pub const STREAMABLE_STREAM: &[&dyn Phase] = &[&era::ProtocolVersion, &session::OpenSession];
+pub const STREAMABLE_STREAM: &[&dyn Phase] = &[
+    &authenticate::Authenticate,
+    &era::ProtocolVersion,
+    &session::OpenSession,
+];
+
+/// A legacy HTTP+SSE GET (the event stream that announces the endpoint).
+pub const LEGACY_STREAM: &[&dyn Phase] = &[&authenticate::Authenticate];
 
 /// A legacy HTTP+SSE POST to the endpoint the stream announced.
 pub const LEGACY_POST: &[&dyn Phase] = &[
+    &authenticate::Authenticate,
     &legacy_endpoint::LegacyEndpoint,
     &parse::Parse,
+    &authorize::Authorize,
     &detect::Detect,
 ];
 

@@ -51,6 +51,7 @@ mod tests {
             path: path.into(),
             host: host.map(Into::into),
             upstream: id as usize,
+            access: crate::config::RouteAccess::Open,
         }
     }
 

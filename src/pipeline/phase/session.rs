@@ -26,7 +26,8 @@ impl Phase for OpenSession {
             ));
         }
         let header = cx.req.head.header("mcp-session-id");
-        match crate::pipeline::session::open(cx.w, cx.snap, cx.route, header) {
+        let binding = cx.binding();
+        match crate::pipeline::session::open(cx.w, cx.snap, cx.route, binding, header) {
             Ok(t) => {
                 cx.session = t;
                 Ok(())

@@ -1,0 +1,96 @@
+//! Criterion benches of identity per request, as the phases run it: the API-key lookup
+//! (SHA-256 of the presented key, map lookup by hash, constant-time compare), the authorization
+//! check of a `tools/call` (method, then tool, against tenant and role globs), both together,
+//! and filtering a 20-tool `tools/list` answer for a restricted caller.
+//!
+//! `cargo bench --bench auth`
+
+#![allow(unsafe_code, clippy::unwrap_used)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use mcpguard::config::auth::{hash_key, hash_text, Kind};
+use mcpguard::config::{load_text, Overrides};
+use mcpguard::pipeline::auth::AuthTable;
+use mcpguard::pipeline::filter::filter_lists;
+use std::path::Path;
+
+fn table() -> AuthTable {
+    let mut keys = String::new();
+    for i in 0..1000 {
+        let roles = if i % 2 == 0 {
+            "[\"reader\"]"
+        } else {
+            "[\"admin\"]"
+        };
+        keys.push_str(&format!(
+            "[[tenants.keys]]\nsubject = \"user-{i}\"\nhash = \"{}\"\nroles = {roles}\n",
+            hash_text(&hash_key(format!("mcpg_key_{i:04}").as_bytes()))
+        ));
+    }
+    let text = format!(
+        r#"
+[[upstreams]]
+name = "a"
+url = "http://127.0.0.1:9/mcp"
+[[routes]]
+path = "/mcp"
+upstream = "a"
+[[tenants]]
+name = "acme"
+routes = ["/mcp"]
+auth = ["api_key"]
+[tenants.policy]
+default = "deny"
+deny_tools = ["delete_*", "*_admin", "drop_*"]
+[tenants.roles.reader]
+allow_tools = ["read_*", "list_*", "search_*", "get_*"]
+[tenants.roles.admin]
+allow_tools = ["*"]
+{keys}"#
+    );
+    let model = load_text(Some(Path::new("bench.toml")), &text, &Overrides::default()).unwrap();
+    AuthTable::build(&model)
+}
+
+fn benches(c: &mut Criterion) {
+    let auth = table();
+    let t = &auth.tenants[0];
+    let key = b"mcpg_key_0500";
+    c.bench_function("auth/api_key_lookup", |b| {
+        b.iter(|| black_box(t.api_key(black_box(key))).is_some())
+    });
+    let p = t.api_key(key).unwrap();
+    c.bench_function("auth/authorize_tools_call", |b| {
+        b.iter(|| {
+            t.check(p, Kind::Method, black_box("tools/call")).is_ok()
+                && t.check(p, Kind::Tool, black_box("search_issues")).is_ok()
+        })
+    });
+    c.bench_function("auth/authenticate_and_authorize", |b| {
+        b.iter(|| {
+            let p = t.api_key(black_box(key)).unwrap();
+            t.check(p, Kind::Method, black_box("tools/call")).is_ok()
+                && t.check(p, Kind::Tool, black_box("search_issues")).is_ok()
+        })
+    });
+    let tools: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            let name = match i % 4 {
+                0 => format!("read_{i}"),
+                1 => format!("delete_{i}"),
+                2 => format!("search_{i}"),
+                _ => format!("write_{i}"),
+            };
+            serde_json::json!({"name": name, "description": "A tool that does one thing well.",
+                "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}})
+        })
+        .collect();
+    let list =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": tools}}).to_string();
+    c.bench_function("auth/filter_tools_list_20", |b| {
+        b.iter(|| filter_lists(t, p, Some("tools/list"), black_box(list.as_bytes())).is_some())
+    });
+}
+
+criterion_group!(auth_benches, benches);
+criterion_main!(auth_benches);

@@ -1,0 +1,69 @@
+//! Phase `authorize` (after `parse`, so it sees every message of a batch): each request and
+//! notification's method, and the tool, resource or prompt it names, must be allowed to the
+//! caller by its tenant's policy and roles (deny wins; default-deny tenants allow only what a
+//! rule names), and a `tools/call`'s arguments must pass the tenant's argument constraints
+//! (`argument_denied`). A refusal is a JSON-RPC error `-31910` with `data.reason` (`method_denied`,
+//! `tool_denied`, `resource_denied`, `prompt_denied`, `argument_denied`), `data.rule` (the rule that decided),
+//! `data.tenant` and `data.subject`: HTTP 200 for a request (it awaits an answer), 403 for a
+//! notification or batch. Open routes and unrestricted callers pass without a look.
+
+use crate::config::auth::Kind;
+use crate::mcp::errors::codes;
+use crate::pipeline::auth::object_kind;
+use crate::pipeline::ctx::{Ctx, Reject};
+use crate::pipeline::phase::Phase;
+
+pub struct Authorize;
+
+impl Phase for Authorize {
+    fn name(&self) -> &'static str {
+        "authorize"
+    }
+
+    fn run(&self, cx: &mut Ctx<'_>) -> Result<(), Reject> {
+        let Some(p) = cx.principal().filter(|p| p.restricted) else {
+            return Ok(());
+        };
+        let (Some(tenant), Some(env)) = (cx.snap.auth.tenants.get(p.tenant), &cx.message) else {
+            return Ok(());
+        };
+        // The arguments are read (a second parse) only for a tool some constraint names.
+        let mut parsed: Option<serde_json::Value> = None;
+        for (i, m) in env.messages().iter().enumerate() {
+            let Some(method) = m.method.as_deref() else {
+                continue;
+            };
+            let mut verdict = tenant.check(p, Kind::Method, method);
+            if verdict.is_ok() {
+                if let (Some(kind), Some(name)) = (object_kind(method), m.name.as_deref()) {
+                    verdict = tenant.check(p, kind, name);
+                }
+            }
+            if verdict.is_ok() && method == "tools/call" {
+                if let Some(name) = m.name.as_deref().filter(|n| tenant.constrains(n)) {
+                    let body = parsed.get_or_insert_with(|| {
+                        serde_json::from_slice(&cx.req.body).unwrap_or(serde_json::Value::Null)
+                    });
+                    let message = match &*body {
+                        serde_json::Value::Array(batch) => batch.get(i),
+                        one => Some(one),
+                    };
+                    let args = message
+                        .and_then(|m| m.get("params"))
+                        .and_then(|p| p.get("arguments"));
+                    verdict = tenant.check_arguments(name, args);
+                }
+            }
+            if let Err(d) = verdict {
+                let status = if cx.rpc_id().is_some() { 200 } else { 403 };
+                let what = m.name.as_deref().unwrap_or(method);
+                let message = format!("`{what}` is not allowed for this caller");
+                return Err(Reject::rpc(status, codes::POLICY_DENIED, d.reason, message)
+                    .with_extra("rule", d.rule)
+                    .with_extra("tenant", &*p.tenant_name)
+                    .with_extra("subject", &*p.subject));
+            }
+        }
+        Ok(())
+    }
+}
