@@ -787,6 +787,18 @@ def nonascii_digits(s):
     return "".join(tbl[int(c)] if c.isdigit() else c for c in s), {AR_DIG: "arabic-indic", DEV_DIG: "devanagari", FW_DIG: "fullwidth", BN_DIG: "bengali"}[tbl]
 
 
+def one_line_secret():
+    """A single-line secret (PEM keys become their base64 body, AWS pairs their secret line)."""
+    lab, v = secret_value()
+    if lab == "pem":
+        v = v.split("\n")[1] + v.split("\n")[2]
+    elif lab == "aws":
+        v = v.split("\n")[1]
+    elif lab == "azure":
+        v = v.split(";")[2]
+    return lab, v
+
+
 def obf_secret():
     """(family, server, tool, args or result text, tag, as_request)"""
     k = R.randrange(10)
@@ -805,8 +817,7 @@ def obf_secret():
         body = pem_body(pick(["rsa", "pkcs8", "openssh", "ec"]))
         return {"ssh_key": "\n".join(body[i:i + 70] for i in range(0, len(body), 70))}, "PEM body without armour"
     if k == 4:
-        lab, v = secret_value()
-        v = v.split("\n")[0]
+        lab, v = one_line_secret()
         return {"value": " ".join(v)}, f"spaced {lab} secret"
     if k == 5:
         lab, v = pick([("github", gh_token()), ("stripe", "sk_live_" + alnum(24)), ("slack", "xoxb-" + f"{R.randrange(10**10, 10**12)}-{R.randrange(10**10, 10**12)}-" + alnum(24))])
@@ -818,8 +829,7 @@ def obf_secret():
         lab, v = pick([("openai", "sk-proj-" + alnum(48) + "T3BlbkFJ" + alnum(48)), ("anthropic", "sk-ant-api03-" + alnum(93) + "AA")])
         return {"key": "-".join(v[i:i + 6] for i in range(0, len(v), 6))}, f"dash-grouped {lab} key"
     if k == 8:
-        lab, v = secret_value()
-        v = v.split("\n")[0]
+        lab, v = one_line_secret()
         return {"text": zero_width(v) if R.random() < 0.5 else v.replace("_", "\u200b_")}, f"zero-width inside {lab} secret"
     kid, sec = aws_pair()
     return {"url": f"https://{pick(DOMAINS)}/sync?aws_key={kid}&aws_secret={urllib.parse.quote(sec, safe='')}"}, "AWS secret in URL query"
