@@ -14,7 +14,9 @@ use crate::detect::policy::Policy;
 use crate::detect::scan::{
     Action, Decoding, Detector, Direction, Family, Field, Hit, Rule, Scan, Zone,
 };
-use crate::detect::{command, injection, paths, pii, poisoning, rugpull, secrets, ssrf};
+use crate::detect::{
+    command, injection, paths, pii, poisoning, rugpull, secrets, shape, ssrf, views,
+};
 use crate::store::pins::PinSet;
 use crate::store::writer::StoreSink;
 use simd_json::Node;
@@ -150,6 +152,8 @@ pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
     pub policy: Policy,
     rugpull: bool,
+    /// MCP-structural checks of server requests (elicitation, sampling): injection rules.
+    shape: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -200,11 +204,13 @@ impl Engine {
             detectors.push(Box::new(command::CommandDetector::new()));
         }
         let rugpull = want(Family::RugPull);
+        let shape = want(Family::Injection);
         Self {
             normalizer: Normalizer::new(),
             detectors,
             policy,
             rugpull,
+            shape,
         }
     }
 
@@ -225,7 +231,17 @@ impl Engine {
         }
         let mut x = Extracted::default();
         extract(nodes, ctx, &mut x);
-        let verdict = self.scan_extracted(&x, ctx, target, scratch);
+        let mut shape_hits = Vec::new();
+        if self.shape {
+            shape::check(
+                nodes,
+                ctx.direction,
+                &x,
+                injection::shape_rules(),
+                &mut shape_hits,
+            );
+        }
+        let verdict = self.scan_extracted(&x, ctx, target, scratch, &shape_hits);
         scratch.trim();
         verdict
     }
@@ -236,6 +252,7 @@ impl Engine {
         ctx: Context<'_>,
         target: &Target<'_>,
         sc: &mut Scratch,
+        shape_hits: &[shape::ShapeHit],
     ) -> Verdict {
         sc.folded.clear();
         sc.arena.clear();
@@ -265,6 +282,7 @@ impl Engine {
             }
         }
         derive::decode(x, &mut sc.arena, &mut sc.extras, &mut sc.derive);
+        add_views(x, &mut sc.arena, &mut sc.extras);
         join_number_parts(x, &mut sc.arena, &mut sc.extras);
         let mut fields: Vec<Field<'_>> = Vec::with_capacity(x.fields.len() + sc.extras.len());
         fields.extend(x.fields.iter().zip(&hidden).map(|(f, h)| Field {
@@ -321,6 +339,9 @@ impl Engine {
         };
         for d in &self.detectors {
             d.scan(&scan, &mut sc.hits);
+        }
+        for &(rule, f) in shape_hits {
+            sc.hits.push(Hit::new(rule, f, None));
         }
         if self.rugpull {
             self.rugpull_hits(x, ctx, target, &mut sc.hits, &mut sc.changed);
@@ -478,6 +499,59 @@ type SeenHit = (usize, u32, Option<(u32, u32)>);
 /// (path start, path end, span, location suffix): where a finding points in the message.
 type Place = (u32, u32, Option<(u32, u32)>, &'static str);
 
+/// Normalisation views (`views`) of every string and of the text decoded from blobs and
+/// embedded JSON (one level: a view is not given views of its own).
+fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
+    let decoded = extras.len();
+    for (i, f) in x.fields.iter().enumerate() {
+        if extras.len() >= derive::MAX_DERIVED {
+            return;
+        }
+        if f.is_key || f.zone == Zone::ToolName {
+            continue;
+        }
+        views::views_of(f.value, &mut |how, text| {
+            if extras.len() < derive::MAX_DERIVED {
+                let start = arena.len() as u32;
+                arena.push_str(text);
+                extras.push(Extra {
+                    how,
+                    src: Src::Field(i as u32),
+                    text: (start, arena.len() as u32),
+                    key: None,
+                });
+            }
+        });
+    }
+    for k in 0..decoded {
+        let Some(e) = extras.get(k).copied() else {
+            break;
+        };
+        let (Src::Field(from), Decoding::Base64 | Decoding::Hex | Decoding::Json) = (e.src, e.how)
+        else {
+            continue;
+        };
+        let Some(text) = arena
+            .get(e.text.0 as usize..e.text.1 as usize)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        views::views_of(&text, &mut |how, t| {
+            if extras.len() < derive::MAX_DERIVED {
+                let start = arena.len() as u32;
+                arena.push_str(t);
+                extras.push(Extra {
+                    how,
+                    src: Src::Field(from),
+                    text: (start, arena.len() as u32),
+                    key: e.key,
+                });
+            }
+        });
+    }
+}
+
 /// Joins runs of short digit-heavy neighbours (fields and decoded values alike) into one
 /// derived field each.
 fn join_number_parts(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
@@ -534,6 +608,12 @@ fn decoding_suffix(how: Decoding) -> &'static str {
         Decoding::Json => "+json",
         Decoding::Joined => "+joined",
         Decoding::Number => "",
+        Decoding::Entities => "+entities",
+        Decoding::Bidi => "+bidi",
+        Decoding::Reversed => "+reversed",
+        Decoding::Rot13 => "+rot13",
+        Decoding::Leet => "+leet",
+        Decoding::Spaced => "+spaced",
     }
 }
 
@@ -570,3 +650,7 @@ pub fn tool_entry(path: &[PathSeg]) -> Option<usize> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+pub(crate) mod tests;
