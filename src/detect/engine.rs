@@ -283,6 +283,7 @@ impl Engine {
         }
         derive::decode(x, &mut sc.arena, &mut sc.extras, &mut sc.derive);
         add_views(x, &mut sc.arena, &mut sc.extras);
+        join_fragments(x, &mut sc.arena, &mut sc.extras);
         join_number_parts(x, &mut sc.arena, &mut sc.extras);
         let mut fields: Vec<Field<'_>> = Vec::with_capacity(x.fields.len() + sc.extras.len());
         fields.extend(x.fields.iter().zip(&hidden).map(|(f, h)| Field {
@@ -507,6 +508,19 @@ fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
         if extras.len() >= derive::MAX_DERIVED {
             return;
         }
+        let definition = matches!(f.zone, Zone::ToolSchema | Zone::ToolDescription);
+        if definition && extras.len() < derive::MAX_DERIVED {
+            if let Some(w) = views::identifier_words(f.value) {
+                let start = arena.len() as u32;
+                arena.push_str(&w);
+                extras.push(Extra {
+                    how: Decoding::Words,
+                    src: Src::Field(i as u32),
+                    text: (start, arena.len() as u32),
+                    key: None,
+                });
+            }
+        }
         if f.is_key || f.zone == Zone::ToolName {
             continue;
         }
@@ -549,6 +563,92 @@ fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
                 });
             }
         });
+    }
+}
+
+/// Credential prefixes a split secret starts with; a run of fragments is only joined when its
+/// first fragment starts with one (or looks like a JWT header), so ordinary neighbouring ids
+/// build nothing.
+const FRAGMENT_HEADS: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "AKIA",
+    "ASIA",
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "AIza",
+    "npm_",
+    "pypi-",
+    "hf_",
+    "SG.",
+    "eyJ",
+    "-----BEGIN",
+    "MII",
+    "dop_v1_",
+    "shpat_",
+    "sq0atp-",
+    "AccountKey=",
+];
+
+/// Joins runs (2 to 8) of neighbouring token-like strings, such as a secret or JWT split over
+/// several arguments or content blocks, into one derived field for the literal families.
+fn join_fragments(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
+    let fragment = |f: &crate::detect::extract::RawField<'_>| {
+        !f.is_key
+            && matches!(f.zone, Zone::Argument | Zone::Content | Zone::Other)
+            && (2..=400).contains(&f.value.len())
+            && f.value.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
+            })
+    };
+    let mut i = 0;
+    while i < x.fields.len() && extras.len() < derive::MAX_DERIVED {
+        let Some(f) = x.fields.get(i).filter(|f| fragment(f)) else {
+            i += 1;
+            continue;
+        };
+        if !FRAGMENT_HEADS.iter().any(|h| f.value.starts_with(h)) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        let mut j = i + 1;
+        while j < x.fields.len()
+            && j - first < 8
+            && x.fields
+                .get(j)
+                .is_some_and(|g| fragment(g) && g.zone == f.zone)
+        {
+            j += 1;
+        }
+        // Where the secret ends is unknown (the next argument may be unrelated data), so
+        // every length of the run is offered: first two, first three, ...
+        for end in first + 2..=j {
+            if extras.len() >= derive::MAX_DERIVED {
+                break;
+            }
+            let start = arena.len() as u32;
+            for g in &x.fields[first..end] {
+                arena.push_str(g.value);
+            }
+            extras.push(Extra {
+                how: Decoding::Fragments,
+                src: Src::Run(first as u32, (end - 1) as u32),
+                text: (start, arena.len() as u32),
+                key: None,
+            });
+        }
+        i = j;
     }
 }
 
@@ -614,6 +714,10 @@ fn decoding_suffix(how: Decoding) -> &'static str {
         Decoding::Rot13 => "+rot13",
         Decoding::Leet => "+leet",
         Decoding::Spaced => "+spaced",
+        Decoding::Words => "+words",
+        Decoding::Digits => "+digits",
+        Decoding::Armour => "+armour",
+        Decoding::Fragments => "+joined",
     }
 }
 

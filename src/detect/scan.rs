@@ -177,6 +177,14 @@ pub enum Decoding {
     Leet,
     /// Characters spaced apart joined (`views`).
     Spaced,
+    /// An identifier of a tool definition split into its words (`views`).
+    Words,
+    /// Numbers and IBANs rewritten compact in ASCII digits (`views`).
+    Digits,
+    /// A bare private-key body given its PEM armour back (`views`).
+    Armour,
+    /// Token-like fragments of neighbouring strings joined (a secret split across fields).
+    Fragments,
 }
 
 impl Decoding {

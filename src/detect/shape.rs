@@ -175,7 +175,7 @@ fn field_under(x: &Extracted<'_>, prefix: &[Seg<'_>]) -> Option<usize> {
 }
 
 /// Words of a member name, lower-case (camelCase, snake_case, kebab-case, dots).
-fn name_words(name: &str) -> Vec<String> {
+pub(crate) fn name_words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -240,7 +240,6 @@ fn sensitive_name(w: &[String]) -> bool {
         "cvv2",
         "ssn",
         "mnemonic",
-        "seed",
         "dotenv",
         "credentials",
         "credential",
@@ -251,7 +250,11 @@ fn sensitive_name(w: &[String]) -> bool {
         "kubeconfig",
     ];
     if w.iter().any(|x| ALONE.contains(&x.as_str())) {
-        return !(has("seed") && (has("random") || has("rng")));
+        return true;
+    }
+    // "seed" alone is a random seed (image generation, sampling); a wallet seed is a phrase.
+    if has("seed") && (has("phrase") || has("words") || has("wallet")) {
+        return true;
     }
     let key_like = has("key") || has("token") || has("secret");
     let qualifies = |q: &[&str]| q.iter().any(|s| has(s));
@@ -293,6 +296,123 @@ fn sensitive_name(w: &[String]) -> bool {
         || (has("social") && has("security"))
         || (has("routing") && has("number"))
         || (has("account") && has("number") && qualifies(&["bank"]))
+}
+
+/// A tool-schema parameter that asks for a credential the tool has no business with: a
+/// password, one-time code, private or cloud secret key, card data, national id, seed phrase
+/// or kubeconfig in a tool whose name says nothing about signing in, keys or payments.
+/// Generic `api_key` / `token` parameters are left alone: many honest servers take them.
+pub fn unrelated_credential_param(param: &str, tool: &str) -> bool {
+    let w = name_words(param);
+    // A pointer to a secret (`env_file`, `private_key_path`, `password_hint`) is not the secret.
+    let pointer = w.last().is_some_and(|l| {
+        matches!(
+            l.as_str(),
+            "path"
+                | "file"
+                | "dir"
+                | "location"
+                | "name"
+                | "id"
+                | "ref"
+                | "arn"
+                | "url"
+                | "uri"
+                | "hint"
+                | "length"
+                | "type"
+                | "policy"
+                | "rotation"
+                | "expiry"
+                | "expires"
+        )
+    });
+    if pointer || !sensitive_name(&w) {
+        return false;
+    }
+    let has = |s: &str| w.iter().any(|x| x == s);
+    let generic = (has("api")
+        || has("access")
+        || has("auth")
+        || has("bearer")
+        || has("client")
+        || has("session")
+        || has("refresh")
+        || has("personal")
+        || has("pat"))
+        && (has("key") || has("token") || has("secret"))
+        && !has("aws")
+        && !has("private");
+    if generic || (w.len() == 1 && matches!(w[0].as_str(), "credentials" | "credential" | "secret"))
+    {
+        return false;
+    }
+    const PURPOSE: &[&str] = &[
+        "auth",
+        "authenticate",
+        "authentication",
+        "login",
+        "signin",
+        "sign",
+        "logon",
+        "connect",
+        "credential",
+        "credentials",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "vault",
+        "keychain",
+        "configure",
+        "config",
+        "setup",
+        "register",
+        "account",
+        "accounts",
+        "session",
+        "oauth",
+        "sso",
+        "ssh",
+        "rotate",
+        "pay",
+        "payment",
+        "checkout",
+        "card",
+        "cards",
+        "billing",
+        "charge",
+        "kyc",
+        "identity",
+        "verify",
+        "otp",
+        "mfa",
+        "2fa",
+        "wallet",
+        "user",
+        "users",
+        "kube",
+        "kubectl",
+        "kubernetes",
+        "cluster",
+        "database",
+        "db",
+        "sql",
+        "encrypt",
+        "decrypt",
+        "sign",
+        "crypto",
+        "gpg",
+        "pgp",
+        "env",
+    ];
+    !name_words(tool)
+        .iter()
+        .any(|x| PURPOSE.contains(&x.as_str()))
 }
 
 fn sensitive_text(t: &str) -> bool {
@@ -396,6 +516,23 @@ mod tests {
         ] {
             assert!(!sensitive_name(&words(n)), "{n}");
         }
+    }
+
+    #[test]
+    fn credential_params_against_the_tools_purpose() {
+        assert!(unrelated_credential_param(
+            "aws_secret_access_key",
+            "get_weather"
+        ));
+        assert!(unrelated_credential_param("ssh_private_key", "add_numbers"));
+        assert!(unrelated_credential_param("password", "search_docs"));
+        assert!(unrelated_credential_param("card_number", "translate_text"));
+        assert!(!unrelated_credential_param("password", "login"));
+        assert!(!unrelated_credential_param("card_number", "create_payment"));
+        assert!(!unrelated_credential_param("api_key", "search_web"));
+        assert!(!unrelated_credential_param("access_token", "list_repos"));
+        assert!(!unrelated_credential_param("city", "get_weather"));
+        assert!(!unrelated_credential_param("kubeconfig", "kubectl_apply"));
     }
 
     #[test]
