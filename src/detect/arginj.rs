@@ -22,8 +22,8 @@
 
 use crate::detect::argctx::{args_key, key_kind, KeyKind};
 use crate::detect::phrase_set::lazy;
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::scan::{Direction, Field, Hit, Rule, Scan, Zone};
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// What a tool wraps, from the words of its name.
@@ -215,7 +215,7 @@ fn query_key(key: &str) -> bool {
 }
 
 fn sql_always(t: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
+    static RE: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &RE,
         r"\battach\s+(?:database\s+)?'[^']*'\s+as\b|\battach\s+database\b|\bload_extension\s*\(|\bcopy\b[^;]{0,80}\b(?:to|from)\s+program\b|\bxp_cmdshell\b|\binto\s+(?:out|dump)file\b|\bpg_read_(?:binary_)?file\s*\(|\blo_import\s*\(|\bload_file\s*\(|\bsp_oacreate\b|\bwritefile\s*\(",
@@ -225,7 +225,7 @@ fn sql_always(t: &str) -> bool {
 
 /// Injection shapes in a value that should be data (a name, an id, a filter).
 fn sql_in_data(t: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
+    static RE: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &RE,
         r#"(?:;|'\s*;|"\s*;)\s*(?:drop|delete|truncate|alter|insert|update|create|grant|revoke|attach|detach|pragma|exec|execute|shutdown|select|replace|merge)\b|'\s*(?:or|and)\s+'?[\w]+'?\s*=\s*'?[\w]+|\bunion\s+(?:all\s+)?select\b|'\s*--|\bor\s+1\s*=\s*1\b|\bsleep\s*\(\s*\d+\s*\)|\bwaitfor\s+delay\b"#,
@@ -235,7 +235,7 @@ fn sql_in_data(t: &str) -> bool {
 
 /// A read statement followed by a write or DDL statement, in the query a tool runs.
 fn stacked_after_read(t: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
+    static RE: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &RE,
         r"^\s*(?:select|with|show|describe|explain|pragma\s+table_info)\b[^;]*;\s*(?:drop|delete|truncate|alter|insert|update|create|grant|revoke|attach|detach|replace)\b",

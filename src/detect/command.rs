@@ -22,7 +22,7 @@ use crate::detect::command_payloads::{
     PAYLOAD_RULES, REVERSE_SHELL,
 };
 use crate::detect::scan::{Action, Detector, Family, Hit, Rule, Scan, Severity};
-use regex::RegexSet;
+use regex::bytes::RegexSet;
 use std::borrow::Cow;
 
 const fn rule(id: &'static str, severity: Severity, summary: &'static str) -> Rule {
@@ -148,7 +148,13 @@ impl CommandDetector {
         let prefilter = Needles::new(&names);
         let payloads = PATTERNS
             .iter()
-            .map(|pats| RegexSet::new(pats.iter().map(|p| expand(p))).expect("payload patterns"))
+            // Byte-oriented and ASCII-only classes: the text is already folded to lower-case
+            // ASCII wherever a payload can match, and Unicode classes (`\s`, `.`, `[^ ]` in
+            // bounded repeats) multiply into large automata (about 12 MB for this set).
+            .map(|pats| {
+                RegexSet::new(pats.iter().map(|p| format!("(?-u){}", expand(p))))
+                    .expect("payload patterns")
+            })
             .collect();
         Self {
             prefilter,
@@ -194,7 +200,7 @@ impl CommandDetector {
                 Cow::Borrowed(text)
             };
             for (rule, set) in self.payloads.iter().enumerate().take(PAYLOAD_RULES) {
-                if mask & 1 << rule != 0 && set.is_match(&plain) {
+                if mask & 1 << rule != 0 && set.is_match(plain.as_bytes()) {
                     found[rule] = true;
                 }
             }

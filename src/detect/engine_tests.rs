@@ -538,3 +538,116 @@ fn reassembly_hard_negatives() {
         "arguments":{"a":"item-123","b":"item-456","c":"sku_99"}}});
     assert!(request(&body).findings.is_empty());
 }
+
+/// RSS of the process in KiB (Linux), for the memory breakdown below.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4)
+}
+
+/// Memory breakdown of the compiled detector set, one family at a time (run with
+/// `cargo test --lib rss_breakdown -- --ignored --nocapture --test-threads=1`; a figure, not
+/// a check).
+#[test]
+#[ignore]
+#[allow(clippy::box_default)]
+fn rss_breakdown() {
+    use crate::detect::scan::Detector;
+    let mut last = rss_kib();
+    let mut keep: Vec<Box<dyn Detector>> = Vec::new();
+    let mut step = |name: &str, d: Box<dyn Detector>| {
+        keep.push(d);
+        let now = rss_kib();
+        println!("{name:>10}: +{:>7} KiB", now.saturating_sub(last));
+        last = now;
+    };
+    step(
+        "injection",
+        Box::new(crate::detect::injection::InjectionDetector::new()),
+    );
+    step(
+        "poisoning",
+        Box::new(crate::detect::poisoning::PoisoningDetector::new()),
+    );
+    step(
+        "secrets",
+        Box::new(crate::detect::secrets::SecretsDetector::new()),
+    );
+    step("pii", Box::new(crate::detect::pii::PiiDetector::new()));
+    step(
+        "paths",
+        Box::new(crate::detect::paths::PathsDetector::new()),
+    );
+    step("ssrf", Box::new(crate::detect::ssrf::SsrfDetector::new()));
+    step(
+        "command",
+        Box::new(crate::detect::command::CommandDetector::new()),
+    );
+    let mut specs = crate::detect::phrases_override::override_specs(0);
+    specs.extend(crate::detect::phrases::role_specs(0));
+    specs.extend(crate::detect::phrases::jailbreak_specs(0));
+    specs.extend(crate::detect::phrases::leak_specs(0));
+    specs.extend(crate::detect::phrases_exfil::exfil_specs(0));
+    specs.extend(crate::detect::phrases_intent::addressed_specs(0));
+    specs.extend(crate::detect::phrases_intent::secrecy_specs(0, false));
+    specs.extend(crate::detect::phrases_intent::covert_specs(0));
+    specs.extend(crate::detect::phrases_intent::block_specs(0, false));
+    let t: usize = specs.iter().map(|s| s.triggers.len()).sum();
+    let r0 = rss_kib();
+    let set = crate::detect::phrase_set::PhraseSet::new(specs);
+    println!(
+        "injection-like phrase set: {t} triggers, automata {:?} B, +{} KiB",
+        set.footprint(),
+        rss_kib().saturating_sub(r0)
+    );
+    let before_scan = rss_kib();
+    let v = call("search", "query", "rust regex");
+    assert!(v.findings.is_empty());
+    println!(
+        "first scan: +{} KiB; total {} KiB",
+        rss_kib().saturating_sub(before_scan),
+        rss_kib()
+    );
+}
+
+/// The phrase regexes by compiled size (run like `rss_breakdown`).
+#[test]
+#[ignore]
+fn rss_per_phrase_regex() {
+    use crate::detect::{phrases, phrases_exfil, phrases_intent, phrases_override};
+    let mut specs = phrases_override::override_specs(0);
+    specs.extend(phrases::role_specs(0));
+    specs.extend(phrases::jailbreak_specs(0));
+    specs.extend(phrases::leak_specs(0));
+    specs.extend(phrases_exfil::exfil_specs(0));
+    specs.extend(phrases_intent::addressed_specs(0));
+    specs.extend(phrases_intent::secrecy_specs(0, false));
+    specs.extend(phrases_intent::covert_specs(0));
+    specs.extend(phrases_intent::block_specs(0, false));
+    let mut sizes = Vec::new();
+    let mut keep = Vec::new();
+    for s in &specs {
+        let before = rss_kib();
+        keep.push(crate::detect::phrase_set::compile_bytes(&s.re));
+        sizes.push((
+            rss_kib().saturating_sub(before),
+            s.re.len(),
+            s.re.chars().take(100).collect::<String>(),
+        ));
+    }
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
+    println!(
+        "{} regexes, {} KiB",
+        sizes.len(),
+        sizes.iter().map(|s| s.0).sum::<u64>()
+    );
+    for s in sizes.iter().take(12) {
+        println!("{:>6} KiB {:>5} B {}", s.0, s.1, s.2);
+    }
+}

@@ -16,9 +16,9 @@
 
 use crate::detect::extract::{Extracted, Seg};
 use crate::detect::phrase_set::lazy;
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::scan::{Direction, Rule};
 use crate::mcp::envelope::{members, span};
-use regex::Regex;
 use simd_json::{Node, StaticNode};
 use std::sync::OnceLock;
 
@@ -416,7 +416,7 @@ pub fn unrelated_credential_param(param: &str, tool: &str) -> bool {
 }
 
 fn sensitive_text(t: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
+    static RE: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &RE,
         r"\b(?:password|passphrase|passcode|one[\s-]time\s+(?:code|password|pin)|otp\b|2fa\s+code|mfa\s+code|verification\s+code|authenticator(?:\s+app)?|\d-digit\s+code|sms\s+code|code\s+(?:we\s+)?sent\s+(?:to|you)|security\s+code|cvv|cvc|card\s+(?:number|expiry|expiration)|credit\s+card|debit\s+card|api[\s_-]?key|access[\s_-]key|secret(?:\s+access)?[\s_-]key|private[\s_-]key|ssh\s+key|access\s+token|auth(?:entication)?\s+token|bearer\s+token|personal\s+access\s+token|session\s+(?:cookie|token)|seed\s+phrase|recovery\s+phrase|mnemonic|social\s+security\s+number|\.env\b|env\s+file|environment\s+variables|kubeconfig|id_rsa|aws_secret)",
@@ -427,9 +427,9 @@ fn sensitive_text(t: &str) -> bool {
 /// A sampling prompt that steers the client's model against its user: covert tool calls,
 /// asking the user for credentials, or copying the whole conversation or other servers' data.
 fn sampling_abuse(t: &str) -> bool {
-    static TOOL: OnceLock<Regex> = OnceLock::new();
-    static SECRET_ASK: OnceLock<Regex> = OnceLock::new();
-    static HARVEST: OnceLock<Regex> = OnceLock::new();
+    static TOOL: OnceLock<PhraseRe> = OnceLock::new();
+    static SECRET_ASK: OnceLock<PhraseRe> = OnceLock::new();
+    static HARVEST: OnceLock<PhraseRe> = OnceLock::new();
     let tool = lazy(
         &TOOL,
         r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?[`'\x22]?[a-z][a-z0-9_.:/-]*[`'\x22]?\s+(?:tool|function)\b[^\n]{0,160}\b(?:silently|secretly|quietly|without\s+(?:telling|informing|notifying|asking|showing|mentioning)|(?:do\s+not|don't|never)\s+(?:tell|mention|inform|show|reveal))",
@@ -447,7 +447,7 @@ fn sampling_abuse(t: &str) -> bool {
 
 /// Data of other servers or tools asked for by name: "the other MCP servers' tool outputs".
 fn other_servers(t: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
+    static RE: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &RE,
         r"\b(?:other|all\s+(?:other\s+)?|every\s+(?:other\s+)?|connected)\s*(?:mcp\s+)?servers?(?:'|’)?s?\b[^.\n]{0,40}\b(?:context|data|outputs?|results|responses|secrets|credentials|tokens|conversation|messages)",
