@@ -8,6 +8,16 @@
 //! gets the JSON-RPC id `c<N>` (its setup tools/lists `c<N>-s<k>`), and the audit log, keyed by
 //! the client's request id, says what the gateway found. The table is printed and written to
 //! `target/detection-corpus.md`.
+//!
+//! Two splits run here:
+//! - **tuned**: `tests/corpus/{attacks,benign}.jsonl`, the corpus the detectors were developed
+//!   against. It must reach 99% per family and direction with 0 false positives.
+//! - **holdout**: `tests/corpus/holdout/{attacks,benign}.jsonl`, written by a separate generator
+//!   (`tests/corpus/holdout/gen_holdout.py`) without looking at the detectors, and never tuned
+//!   on. It is skipped (with a note) until the generator exists. It must have 0 false positives;
+//!   the 99%-per-family bar is enforced only with `MCPGUARD_HOLDOUT_STRICT=1` (to become the
+//!   default once it passes). Lines may carry an optional `class` member; the report then also
+//!   gives rates per class.
 
 #![allow(unsafe_code, clippy::unwrap_used)]
 
@@ -36,6 +46,8 @@ struct Item {
     sse: bool,
     setup: Vec<Value>,
     note: String,
+    /// Optional finer label than the family (the holdout generator's attack class).
+    class: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -53,11 +65,14 @@ struct Line<'a> {
     setup: Vec<Value>,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    class: Option<String>,
 }
 
-/// The corpus files are generated (deterministically) by the scripts beside them.
-fn load(name: &str, generator: &str) -> Vec<Item> {
-    let dir = format!("{}/tests/corpus", env!("CARGO_MANIFEST_DIR"));
+/// The corpus files are generated (deterministically) by the scripts beside them; `dir` is
+/// relative to the crate root.
+fn load(dir: &str, name: &str, generator: &str) -> Vec<Item> {
+    let dir = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
     let path = format!("{dir}/{name}");
     if !std::path::Path::new(&path).exists() {
         let st = std::process::Command::new("python3")
@@ -85,6 +100,7 @@ fn load(name: &str, generator: &str) -> Vec<Item> {
                 sse: v.delivery.as_deref() == Some("sse"),
                 setup: v.setup,
                 note: v.note,
+                class: v.class,
             }
         })
         .collect()
@@ -341,24 +357,36 @@ fn audit_by_line(store: &std::path::Path) -> HashMap<usize, Vec<mcpguard::store:
     by
 }
 
-#[test]
-fn corpus_detection_rates_and_zero_false_positives() {
-    let mut items = load("attacks.jsonl", "gen_attacks.py");
-    let attacks = items.len();
-    items.extend(load("benign.jsonl", "gen_benign.py"));
+/// What one split measured.
+struct Outcome {
+    /// (family, direction) → (lines, detected); benign rows count clean lines.
+    table: BTreeMap<(String, String), (usize, usize)>,
+    /// (family, class) → (lines, detected), for lines that carry a class.
+    classes: BTreeMap<(String, String), (usize, usize)>,
+    misses: Vec<String>,
+    false_positives: Vec<String>,
+    report: String,
+    out: String,
+}
+
+/// Runs one split (attack and benign lines together) through a fresh gateway and writes its
+/// report to `target/detection-corpus.<split>.md`, then rebuilds `target/detection-corpus.md`
+/// from every split's report present.
+fn run_split(split: &str, items: Vec<Item>, attacks: usize) -> Outcome {
     let benign = items.len() - attacks;
-    assert!(attacks >= 2000, "only {attacks} attack lines");
-    assert!(benign >= 5000, "only {benign} benign lines");
+    // Each split gets its own gateway and pin store, so a server name both splits use never
+    // shares a pin.
     let items = Arc::new(items);
     let up = serve(items.clone());
-    let dir = TempDir::new("corpus");
+    let dir = TempDir::new(&format!("corpus-{split}"));
     let cfg = write_config(&dir, &config(&items, &up.url()));
     let gw = Gateway::start(&["--config", &cfg, "--workers", "2"]);
     let statuses = drive(gw.addr, &items);
     let by_line = audit_by_line(&gw.store_path());
+    drop(gw);
 
-    // family/direction → (lines, detected); misses and false positives listed for diagnosis.
     let mut table: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    let mut classes: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     let mut false_positives = Vec::new();
     let status_of: HashMap<usize, u16> = statuses.into_iter().collect();
@@ -370,13 +398,18 @@ fn corpus_detection_rates_and_zero_false_positives() {
             .collect();
         match &item.family {
             Some(f) => {
+                let hit = families.contains(&f.as_str());
                 let e = table
                     .entry((f.clone(), item.direction.clone()))
                     .or_default();
                 e.0 += 1;
-                if families.contains(&f.as_str()) {
-                    e.1 += 1;
-                } else {
+                e.1 += usize::from(hit);
+                if let Some(c) = &item.class {
+                    let e = classes.entry((f.clone(), c.clone())).or_default();
+                    e.0 += 1;
+                    e.1 += usize::from(hit);
+                }
+                if !hit {
                     misses.push(format!(
                         "{} [{} {}] status {:?} found {:?}: {}",
                         item.label,
@@ -409,14 +442,24 @@ fn corpus_detection_rates_and_zero_false_positives() {
             }
         }
     }
-    let mut report = String::from(
-        "| family | direction | lines | detected (benign: clean) | rate |\n|---|---|---|---|---|\n",
+    let rate = |ok: usize, n: usize| 100.0 * ok as f64 / n.max(1) as f64;
+    let mut report = format!(
+        "## split: {split}\n\n| family | direction | lines | detected (benign: clean) | rate |\n|---|---|---|---|---|\n"
     );
     for ((f, d), (n, ok)) in &table {
         report.push_str(&format!(
             "| {f} | {d} | {n} | {ok} | {:.2}% |\n",
-            100.0 * *ok as f64 / *n as f64
+            rate(*ok, *n)
         ));
+    }
+    if !classes.is_empty() {
+        report.push_str("\n| family | class | lines | detected | rate |\n|---|---|---|---|---|\n");
+        for ((f, c), (n, ok)) in &classes {
+            report.push_str(&format!(
+                "| {f} | {c} | {n} | {ok} | {:.2}% |\n",
+                rate(*ok, *n)
+            ));
+        }
     }
     report.push_str(&format!(
         "\n{attacks} attack lines, {benign} benign lines; {} misses, {} false positives\n",
@@ -424,36 +467,110 @@ fn corpus_detection_rates_and_zero_false_positives() {
         false_positives.len()
     ));
     println!("{report}");
-    let out = format!("{}/target/detection-corpus.md", env!("CARGO_MANIFEST_DIR"));
+    let target = format!("{}/target", env!("CARGO_MANIFEST_DIR"));
+    let _ = std::fs::create_dir_all(&target);
+    let out = format!("{target}/detection-corpus.{split}.md");
     let _ = std::fs::write(
         &out,
         format!(
-            "{report}\n## misses\n{}\n\n## false positives\n{}\n",
+            "{report}\n### misses ({split})\n{}\n\n### false positives ({split})\n{}\n",
             misses.join("\n"),
             false_positives.join("\n")
         ),
     );
+    combine_reports(&target);
     for m in misses.iter().take(40) {
-        println!("MISS {m}");
+        println!("MISS [{split}] {m}");
     }
     for f in false_positives.iter().take(40) {
-        println!("FP {f}");
+        println!("FP [{split}] {f}");
     }
-    for ((f, d), (n, ok)) in &table {
+    Outcome {
+        table,
+        classes,
+        misses,
+        false_positives,
+        report,
+        out,
+    }
+}
+
+/// `target/detection-corpus.md`: the tuned report, then the holdout one, whichever exist.
+fn combine_reports(target: &str) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _g = LOCK.lock();
+    let mut all = String::from("# Detection corpus\n\n");
+    for split in ["tuned", "holdout"] {
+        if let Ok(t) = std::fs::read_to_string(format!("{target}/detection-corpus.{split}.md")) {
+            all.push_str(&t);
+            all.push('\n');
+        }
+    }
+    let _ = std::fs::write(format!("{target}/detection-corpus.md"), all);
+}
+
+fn assert_rates(o: &Outcome, what: &str) {
+    for ((f, d), (n, ok)) in &o.table {
         if f == "benign" {
             continue;
         }
         assert!(
             *ok as f64 >= 0.99 * *n as f64,
-            "{f}/{d}: {ok}/{n} detected (below 99%); see {out}"
+            "{what}: {f}/{d}: {ok}/{n} detected (below 99%); see {}",
+            o.out
         );
     }
+}
+
+#[test]
+fn corpus_detection_rates_and_zero_false_positives() {
+    let dir = "tests/corpus";
+    let mut items = load(dir, "attacks.jsonl", "gen_attacks.py");
+    let attacks = items.len();
+    items.extend(load(dir, "benign.jsonl", "gen_benign.py"));
+    let benign = items.len() - attacks;
+    assert!(attacks >= 2000, "only {attacks} attack lines");
+    assert!(benign >= 5000, "only {benign} benign lines");
+    let o = run_split("tuned", items, attacks);
+    assert_rates(&o, "tuned split");
     assert!(
-        false_positives.is_empty(),
-        "{} false positives; see {out}",
-        false_positives.len()
+        o.false_positives.is_empty(),
+        "{} false positives; see {}",
+        o.false_positives.len(),
+        o.out
     );
-    drop(gw);
+}
+
+/// The untouched split: measured, never tuned on. Skipped while its generator is absent.
+#[test]
+fn holdout_detection_rates_and_zero_false_positives() {
+    let dir = "tests/corpus/holdout";
+    let root = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let have = |f: &str| std::path::Path::new(&format!("{root}/{f}")).exists();
+    if !(have("gen_holdout.py") || (have("attacks.jsonl") && have("benign.jsonl"))) {
+        println!(
+            "NOTE: holdout split skipped: {dir}/gen_holdout.py and its JSONL files are absent"
+        );
+        return;
+    }
+    let mut items = load(dir, "attacks.jsonl", "gen_holdout.py");
+    let attacks = items.len();
+    items.extend(load(dir, "benign.jsonl", "gen_holdout.py"));
+    let o = run_split("holdout", items, attacks);
+    let _ = (&o.classes, &o.misses, &o.report);
+    assert!(
+        o.false_positives.is_empty(),
+        "holdout split: {} false positives; see {}",
+        o.false_positives.len(),
+        o.out
+    );
+    if std::env::var("MCPGUARD_HOLDOUT_STRICT").as_deref() == Ok("1") {
+        assert_rates(&o, "holdout split");
+    } else {
+        println!(
+            "NOTE: holdout rates reported only; MCPGUARD_HOLDOUT_STRICT=1 enforces 99% per family"
+        );
+    }
 }
 
 #[test]

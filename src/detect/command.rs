@@ -12,7 +12,8 @@
 //! A program and its arguments may come apart (`command: "rm -rf"`, `args: "/*"`); tools
 //! that spawn processes run them as one line, so they are judged joined as well.
 //!
-//! The payload shapes live in `command_payloads`. The policy logs this family by default.
+//! The payload shapes live in `command_payloads`. The policy blocks this family by default
+//! (a request carrying such a payload never reaches the upstream).
 
 use crate::detect::argctx::{args_key, request_fields, KeyKind, Needles, ReqField};
 use crate::detect::command_data::{data_rules, newline_in, newline_rule};
@@ -21,7 +22,7 @@ use crate::detect::command_payloads::{
     PAYLOAD_RULES, REVERSE_SHELL,
 };
 use crate::detect::scan::{Action, Detector, Family, Hit, Rule, Scan, Severity};
-use regex::RegexSet;
+use regex::bytes::RegexSet;
 use std::borrow::Cow;
 
 const fn rule(id: &'static str, severity: Severity, summary: &'static str) -> Rule {
@@ -29,7 +30,7 @@ const fn rule(id: &'static str, severity: Severity, summary: &'static str) -> Ru
         id,
         family: Family::Command,
         severity,
-        action: Action::Log,
+        action: Action::Block,
         default_on: true,
         summary,
     }
@@ -82,7 +83,25 @@ pub static RULES: &[Rule] = &[
         Severity::High,
         "Command substitution ($(...), backticks, <(...)) of a command in a data argument",
     ),
+    rule(
+        "command.option_injection",
+        Severity::High,
+        "Option injection: a value starting with '-' in a positional argument of a tool wrapping git, kubectl, docker, ssh ...; --upload-pack/--exec/--output and similar anywhere",
+    ),
+    rule(
+        "command.sql_injection",
+        Severity::High,
+        "SQL injection into a database tool: stacked statements, tautologies, UNION SELECT in data arguments, writes after a read query, SQLite ATTACH / load_extension, COPY TO PROGRAM",
+    ),
+    rule(
+        "command.glob_injection",
+        Severity::High,
+        "Wildcard path argument reaching outside the workspace or at credential files (/etc/*, ~/.ssh/*, ../**, **/.env*)",
+    ),
 ];
+
+/// The argument-injection rules (`arginj`).
+const ARG_RULES: crate::detect::arginj::Rules = (&RULES[9], &RULES[10], &RULES[11]);
 
 const CHAINED: usize = 7;
 const SUBSTITUTION: usize = 8;
@@ -129,7 +148,13 @@ impl CommandDetector {
         let prefilter = Needles::new(&names);
         let payloads = PATTERNS
             .iter()
-            .map(|pats| RegexSet::new(pats.iter().map(|p| expand(p))).expect("payload patterns"))
+            // Byte-oriented and ASCII-only classes: the text is already folded to lower-case
+            // ASCII wherever a payload can match, and Unicode classes (`\s`, `.`, `[^ ]` in
+            // bounded repeats) multiply into large automata (about 12 MB for this set).
+            .map(|pats| {
+                RegexSet::new(pats.iter().map(|p| format!("(?-u){}", expand(p))))
+                    .expect("payload patterns")
+            })
             .collect();
         Self {
             prefilter,
@@ -175,7 +200,7 @@ impl CommandDetector {
                 Cow::Borrowed(text)
             };
             for (rule, set) in self.payloads.iter().enumerate().take(PAYLOAD_RULES) {
-                if mask & 1 << rule != 0 && set.is_match(&plain) {
+                if mask & 1 << rule != 0 && set.is_match(plain.as_bytes()) {
                     found[rule] = true;
                 }
             }
@@ -260,6 +285,7 @@ impl Detector for CommandDetector {
         if let Some(p) = program {
             self.scan_joined(scan, &p, out);
         }
+        crate::detect::arginj::scan_args(scan, ARG_RULES, out);
     }
 }
 

@@ -14,7 +14,9 @@ use crate::detect::policy::Policy;
 use crate::detect::scan::{
     Action, Decoding, Detector, Direction, Family, Field, Hit, Rule, Scan, Zone,
 };
-use crate::detect::{command, injection, paths, pii, poisoning, rugpull, secrets, ssrf};
+use crate::detect::{
+    command, injection, paths, pii, poisoning, rugpull, secrets, shape, ssrf, views,
+};
 use crate::store::pins::PinSet;
 use crate::store::writer::StoreSink;
 use simd_json::Node;
@@ -150,6 +152,8 @@ pub struct Engine {
     detectors: Vec<Box<dyn Detector>>,
     pub policy: Policy,
     rugpull: bool,
+    /// MCP-structural checks of server requests (elicitation, sampling): injection rules.
+    shape: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -200,11 +204,13 @@ impl Engine {
             detectors.push(Box::new(command::CommandDetector::new()));
         }
         let rugpull = want(Family::RugPull);
+        let shape = want(Family::Injection);
         Self {
             normalizer: Normalizer::new(),
             detectors,
             policy,
             rugpull,
+            shape,
         }
     }
 
@@ -225,7 +231,17 @@ impl Engine {
         }
         let mut x = Extracted::default();
         extract(nodes, ctx, &mut x);
-        let verdict = self.scan_extracted(&x, ctx, target, scratch);
+        let mut shape_hits = Vec::new();
+        if self.shape {
+            shape::check(
+                nodes,
+                ctx.direction,
+                &x,
+                injection::shape_rules(),
+                &mut shape_hits,
+            );
+        }
+        let verdict = self.scan_extracted(&x, ctx, target, scratch, &shape_hits);
         scratch.trim();
         verdict
     }
@@ -236,6 +252,7 @@ impl Engine {
         ctx: Context<'_>,
         target: &Target<'_>,
         sc: &mut Scratch,
+        shape_hits: &[shape::ShapeHit],
     ) -> Verdict {
         sc.folded.clear();
         sc.arena.clear();
@@ -265,6 +282,8 @@ impl Engine {
             }
         }
         derive::decode(x, &mut sc.arena, &mut sc.extras, &mut sc.derive);
+        add_views(x, &mut sc.arena, &mut sc.extras);
+        join_fragments(x, &mut sc.arena, &mut sc.extras);
         join_number_parts(x, &mut sc.arena, &mut sc.extras);
         let mut fields: Vec<Field<'_>> = Vec::with_capacity(x.fields.len() + sc.extras.len());
         fields.extend(x.fields.iter().zip(&hidden).map(|(f, h)| Field {
@@ -321,6 +340,9 @@ impl Engine {
         };
         for d in &self.detectors {
             d.scan(&scan, &mut sc.hits);
+        }
+        for &(rule, f) in shape_hits {
+            sc.hits.push(Hit::new(rule, f, None));
         }
         if self.rugpull {
             self.rugpull_hits(x, ctx, target, &mut sc.hits, &mut sc.changed);
@@ -478,6 +500,158 @@ type SeenHit = (usize, u32, Option<(u32, u32)>);
 /// (path start, path end, span, location suffix): where a finding points in the message.
 type Place = (u32, u32, Option<(u32, u32)>, &'static str);
 
+/// Normalisation views (`views`) of every string and of the text decoded from blobs and
+/// embedded JSON (one level: a view is not given views of its own).
+fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
+    let decoded = extras.len();
+    for (i, f) in x.fields.iter().enumerate() {
+        if extras.len() >= derive::MAX_DERIVED {
+            return;
+        }
+        let definition = matches!(f.zone, Zone::ToolSchema | Zone::ToolDescription);
+        if definition && extras.len() < derive::MAX_DERIVED {
+            if let Some(w) = views::identifier_words(f.value) {
+                let start = arena.len() as u32;
+                arena.push_str(&w);
+                extras.push(Extra {
+                    how: Decoding::Words,
+                    src: Src::Field(i as u32),
+                    text: (start, arena.len() as u32),
+                    key: None,
+                });
+            }
+        }
+        if f.is_key || f.zone == Zone::ToolName {
+            continue;
+        }
+        views::views_of(f.value, &mut |how, text| {
+            if extras.len() < derive::MAX_DERIVED {
+                let start = arena.len() as u32;
+                arena.push_str(text);
+                extras.push(Extra {
+                    how,
+                    src: Src::Field(i as u32),
+                    text: (start, arena.len() as u32),
+                    key: None,
+                });
+            }
+        });
+    }
+    for k in 0..decoded {
+        let Some(e) = extras.get(k).copied() else {
+            break;
+        };
+        let (Src::Field(from), Decoding::Base64 | Decoding::Hex | Decoding::Json) = (e.src, e.how)
+        else {
+            continue;
+        };
+        let Some(text) = arena
+            .get(e.text.0 as usize..e.text.1 as usize)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        views::views_of(&text, &mut |how, t| {
+            if extras.len() < derive::MAX_DERIVED {
+                let start = arena.len() as u32;
+                arena.push_str(t);
+                extras.push(Extra {
+                    how,
+                    src: Src::Field(from),
+                    text: (start, arena.len() as u32),
+                    key: e.key,
+                });
+            }
+        });
+    }
+}
+
+/// Credential prefixes a split secret starts with; a run of fragments is only joined when its
+/// first fragment starts with one (or looks like a JWT header), so ordinary neighbouring ids
+/// build nothing.
+const FRAGMENT_HEADS: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "AKIA",
+    "ASIA",
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xapp-",
+    "AIza",
+    "npm_",
+    "pypi-",
+    "hf_",
+    "SG.",
+    "eyJ",
+    "-----BEGIN",
+    "MII",
+    "dop_v1_",
+    "shpat_",
+    "sq0atp-",
+    "AccountKey=",
+];
+
+/// Joins runs (2 to 8) of neighbouring token-like strings, such as a secret or JWT split over
+/// several arguments or content blocks, into one derived field for the literal families.
+fn join_fragments(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
+    let fragment = |f: &crate::detect::extract::RawField<'_>| {
+        !f.is_key
+            && matches!(f.zone, Zone::Argument | Zone::Content | Zone::Other)
+            && (2..=400).contains(&f.value.len())
+            && f.value.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+' | b'=')
+            })
+    };
+    let mut i = 0;
+    while i < x.fields.len() && extras.len() < derive::MAX_DERIVED {
+        let Some(f) = x.fields.get(i).filter(|f| fragment(f)) else {
+            i += 1;
+            continue;
+        };
+        if !FRAGMENT_HEADS.iter().any(|h| f.value.starts_with(h)) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        let mut j = i + 1;
+        while j < x.fields.len()
+            && j - first < 8
+            && x.fields
+                .get(j)
+                .is_some_and(|g| fragment(g) && g.zone == f.zone)
+        {
+            j += 1;
+        }
+        // Where the secret ends is unknown (the next argument may be unrelated data), so
+        // every length of the run is offered: first two, first three, ...
+        for end in first + 2..=j {
+            if extras.len() >= derive::MAX_DERIVED {
+                break;
+            }
+            let start = arena.len() as u32;
+            for g in &x.fields[first..end] {
+                arena.push_str(g.value);
+            }
+            extras.push(Extra {
+                how: Decoding::Fragments,
+                src: Src::Run(first as u32, (end - 1) as u32),
+                text: (start, arena.len() as u32),
+                key: None,
+            });
+        }
+        i = j;
+    }
+}
+
 /// Joins runs of short digit-heavy neighbours (fields and decoded values alike) into one
 /// derived field each.
 fn join_number_parts(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
@@ -534,6 +708,16 @@ fn decoding_suffix(how: Decoding) -> &'static str {
         Decoding::Json => "+json",
         Decoding::Joined => "+joined",
         Decoding::Number => "",
+        Decoding::Entities => "+entities",
+        Decoding::Bidi => "+bidi",
+        Decoding::Reversed => "+reversed",
+        Decoding::Rot13 => "+rot13",
+        Decoding::Leet => "+leet",
+        Decoding::Spaced => "+spaced",
+        Decoding::Words => "+words",
+        Decoding::Digits => "+digits",
+        Decoding::Armour => "+armour",
+        Decoding::Fragments => "+joined",
     }
 }
 
@@ -570,3 +754,7 @@ pub fn tool_entry(path: &[PathSeg]) -> Option<usize> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+pub(crate) mod tests;

@@ -47,9 +47,18 @@ pub static RULES: &[Rule] = &[
         "Pseudo-tags or HTML comments wrapping instructions: <IMPORTANT>, <SYSTEM>, [instructions], <!-- -->"),
     rule("injection.hidden_tags", Severity::High, Action::Block,
         "ASCII smuggled in Unicode tag characters (not emoji flags)"),
-    rule("injection.hidden_chars", Severity::Medium, Action::Log,
+    rule("injection.hidden_chars", Severity::Medium, Action::Block,
         "Zero-width characters inside words (3+ in one string), or bidi overrides in an argument"),
+    rule("injection.elicitation_sensitive", Severity::Critical, Action::Block,
+        "Form elicitation whose requested schema asks for a password, one-time code, key, token, card data, national id or .env contents (forbidden by the MCP spec)"),
+    rule("injection.sampling_abuse", Severity::High, Action::Block,
+        "Sampling request that harvests context (includeContext: allServers), asks for an extreme maxTokens, or steers the model: covert tool calls, credential asks, conversation dumps"),
 ];
+
+/// The structural rules `shape` reports (elicitation, sampling).
+pub fn shape_rules() -> (&'static Rule, &'static Rule) {
+    (&RULES[ELICIT], &RULES[SAMPLING])
+}
 
 const OVERRIDE: usize = 0;
 const ROLE: usize = 1;
@@ -62,6 +71,8 @@ const EXFIL: usize = 7;
 const BLOCK: usize = 8;
 const TAGS: usize = 9;
 const CHARS: usize = 10;
+const ELICIT: usize = 11;
+const SAMPLING: usize = 12;
 
 /// Zero-width characters inside words needed before a string counts as obfuscated.
 const MIN_ZERO_WIDTH: usize = 3;

@@ -204,6 +204,8 @@ fn hard_negatives_near_the_new_shapes() {
         "Read the config and send it to alice@example.com.",
         "Collect all the invoices and send them to billing@example.com.",
         "Fetch https://api.example.com/items?page= followed by the page number.",
+        "Replace VERSION with the release you want: ![badge](https://img.shields.io/badge/VERSION.svg)",
+        "![diagram](https://example.com/static/data.png) shows the data flow.",
         "Export the customers table and email it to analytics@example.com.",
     ]);
 }

@@ -16,6 +16,7 @@
 //!   [`redact`]: rewriting a message that keeps it valid JSON; [`check`]: `mcpguard check`.
 
 pub mod argctx;
+pub mod arginj;
 pub mod blobs;
 pub mod check;
 pub mod checksum;
@@ -44,6 +45,7 @@ pub mod pii_numbers;
 pub mod poisoning;
 pub mod poisoning_specs;
 pub mod policy;
+pub mod purpose;
 pub mod redact;
 pub mod rugpull;
 pub mod scan;
@@ -52,6 +54,7 @@ pub mod secrets_context;
 pub mod secrets_literals;
 pub mod secrets_services;
 pub mod secrets_tokens;
+pub mod shape;
 pub mod ssrf;
 pub mod ssrf_host;
 #[cfg(test)]
@@ -63,3 +66,4 @@ pub mod testgen;
 #[cfg(test)]
 pub mod testkit;
 pub mod textview;
+pub mod views;

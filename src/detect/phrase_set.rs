@@ -10,6 +10,7 @@ use crate::detect::blobs::decode_blobs;
 use crate::detect::normalize::Normalizer;
 use crate::detect::scan::{Decoding, Field, Hit, Rule, Scan};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
 
 /// Windowed (unanchored) checks run at most this often per message each, and cues and guards
@@ -143,8 +144,8 @@ struct Check {
     word_start: bool,
     back: usize,
     fwd: usize,
-    re: Regex,
-    cue: Option<(Regex, usize, usize)>,
+    re: BytesRegex,
+    cue: Option<(BytesRegex, usize, usize)>,
     guard: Option<Guard>,
 }
 
@@ -169,16 +170,175 @@ pub struct PhraseSet {
 /// Compiles a pattern written with `\b` meaning an ASCII word boundary (a Unicode `\b` would
 /// push the regex engine off its DFA on non-ASCII text).
 pub fn compile(re: &str) -> Regex {
-    let re = re.replace(r"\b", r"(?-u:\b)");
+    let re = re
+        .replace(r"\b", r"(?-u:\b)")
+        .replace(r"\s", r"(?-u:\s)")
+        .replace(r"\d", r"(?-u:\d)");
     Regex::new(&re).unwrap_or_else(|e| panic!("phrase regex {re:?}: {e}"))
 }
 
+/// Rewrites a pattern so that its classes match ASCII bytes: `\s \S \w \W \d \D \b \B`,
+/// `.` and every all-ASCII bracket class get `(?-u:...)`; literals (and classes) with
+/// non-ASCII characters keep Unicode semantics and match their UTF-8 bytes.
+///
+/// Why: the phrase windows are already folded (lower case, NFKC, whitespace collapsed), so an
+/// ASCII class says the same thing there, while a Unicode `.` or `[^.\n]` under a bounded
+/// repeat (`{0,40}`) compiles to one UTF-8 automaton per repetition. On this crate's phrase
+/// set that was most of the detector set's memory.
+pub fn asciify(re: &str) -> String {
+    let cs: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len() + 64);
+    let mut i = 0;
+    while i < cs.len() {
+        match cs[i] {
+            '\\' => {
+                match cs.get(i + 1).copied() {
+                    Some(k @ ('s' | 'S' | 'w' | 'W' | 'd' | 'D' | 'b' | 'B')) => {
+                        out.push_str("(?-u:\\");
+                        out.push(k);
+                        out.push(')');
+                    }
+                    Some(k) => {
+                        out.push('\\');
+                        out.push(k);
+                    }
+                    None => out.push('\\'),
+                }
+                i += 2;
+            }
+            '.' => {
+                out.push_str("(?-u:.)");
+                i += 1;
+            }
+            '[' => {
+                let start = i;
+                let mut j = i + 1;
+                if cs.get(j) == Some(&'^') {
+                    j += 1;
+                }
+                if cs.get(j) == Some(&']') {
+                    j += 1;
+                }
+                let mut depth = 1;
+                while j < cs.len() && depth > 0 {
+                    match cs[j] {
+                        '\\' => j += 2,
+                        '[' => {
+                            depth += 1;
+                            j += 1;
+                        }
+                        ']' => {
+                            depth -= 1;
+                            j += 1;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                let end = j.min(cs.len());
+                let class: String = cs[start..end].iter().collect();
+                if class.is_ascii() {
+                    out.push_str("(?-u:");
+                    out.push_str(&class);
+                    out.push(')');
+                } else {
+                    out.push_str(&class);
+                }
+                i = end;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A phrase check's regex: byte-oriented with ASCII classes (see [`asciify`]).
+pub fn compile_bytes(re: &str) -> BytesRegex {
+    let re = asciify(re);
+    BytesRegex::new(&re).unwrap_or_else(|e| panic!("phrase regex {re:?}: {e}"))
+}
+
+/// A guard or cue regex: byte-oriented with ASCII classes ([`asciify`]) but searched and
+/// answered in `&str` terms; match bounds are widened to character boundaries, so callers
+/// can slice the text with them.
+pub struct PhraseRe(BytesRegex);
+
+/// A match of a [`PhraseRe`], on character boundaries.
+#[derive(Debug, Clone, Copy)]
+pub struct PhraseMatch<'t> {
+    text: &'t str,
+    start: usize,
+    end: usize,
+}
+
+impl<'t> PhraseMatch<'t> {
+    fn new(text: &'t str, m: regex::bytes::Match<'_>) -> Self {
+        Self {
+            text,
+            start: floor(text, m.start()),
+            end: ceil(text, m.end()),
+        }
+    }
+
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    pub fn as_str(&self) -> &'t str {
+        self.text.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+impl PhraseRe {
+    pub fn new(re: &str) -> Self {
+        Self(compile_bytes(re))
+    }
+
+    pub fn is_match(&self, t: &str) -> bool {
+        self.0.is_match(t.as_bytes())
+    }
+
+    pub fn find<'t>(&self, t: &'t str) -> Option<PhraseMatch<'t>> {
+        self.0.find(t.as_bytes()).map(|m| PhraseMatch::new(t, m))
+    }
+
+    /// The text of capture group `group` of the first match, on character boundaries.
+    pub fn capture<'t>(&self, t: &'t str, group: usize) -> Option<&'t str> {
+        let caps = self.0.captures(t.as_bytes())?;
+        let m = caps.get(group)?;
+        t.get(floor(t, m.start())..ceil(t, m.end()))
+    }
+
+    pub fn find_iter<'r, 't>(&'r self, t: &'t str) -> impl Iterator<Item = PhraseMatch<'t>> + 'r
+    where
+        't: 'r,
+    {
+        self.0
+            .find_iter(t.as_bytes())
+            .map(move |m| PhraseMatch::new(t, m))
+    }
+}
+
 /// A regex compiled on first use (guards and cues share these; detectors warm them in `new`).
-pub fn lazy(cell: &'static std::sync::OnceLock<Regex>, re: &str) -> &'static Regex {
-    cell.get_or_init(|| compile(re))
+pub fn lazy(cell: &'static std::sync::OnceLock<PhraseRe>, re: &str) -> &'static PhraseRe {
+    cell.get_or_init(|| PhraseRe::new(re))
 }
 
 impl PhraseSet {
+    /// Heap bytes of the trigger automata and the number of checks (for the memory figures).
+    pub fn footprint(&self) -> (usize, usize) {
+        (
+            self.ac.memory_usage() + self.split_ac.memory_usage(),
+            self.checks.len(),
+        )
+    }
+
     pub fn new(specs: Vec<Spec>) -> Self {
         let mut lits: Vec<String> = Vec::new();
         let mut by_trigger: Vec<Vec<u16>> = Vec::new();
@@ -196,9 +356,9 @@ impl PhraseSet {
                 }
             }
             let re = if s.back == 0 {
-                compile(&format!("^(?:{})", s.re))
+                compile_bytes(&format!("^(?:{})", s.re))
             } else {
-                compile(&s.re)
+                compile_bytes(&s.re)
             };
             checks.push(Check {
                 rule: s.rule,
@@ -206,7 +366,7 @@ impl PhraseSet {
                 back: s.back,
                 fwd: s.fwd,
                 re,
-                cue: s.cue.map(|(c, b, n)| (compile(&c), b, n)),
+                cue: s.cue.map(|(c, b, n)| (compile_bytes(&c), b, n)),
                 guard: s.guard,
             });
         }
@@ -214,7 +374,7 @@ impl PhraseSet {
         let build = |lits: &[&String]| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(lits)
                 .expect("phrase trigger literals compile")
         };
@@ -419,14 +579,16 @@ impl PhraseSet {
             }
             let ws = ceil(text, pos.saturating_sub(c.back).max(lo));
             let we = floor(text, (pos + c.fwd).min(hi)).max(ws);
-            let Some(mm) = c.re.find(&text[ws..we]) else {
+            let Some(mm) = c.re.find(&text.as_bytes()[ws..we]) else {
                 continue;
             };
+            // A byte-class match may start or end inside a multi-byte character: widen it to
+            // character boundaries before anything slices the text with it.
             let ctx = Ctx {
                 scan,
                 field,
-                start: ws + mm.start(),
-                end: ws + mm.end(),
+                start: floor(text, ws + mm.start()),
+                end: ceil(text, ws + mm.end()),
                 lo,
                 hi,
             };
@@ -448,7 +610,7 @@ impl PhraseSet {
                 };
                 let cs = ceil(text, from.max(lo));
                 let ce = floor(text, (ctx.end + n).min(hi)).max(cs);
-                if !cre.is_match(&text[cs..ce]) {
+                if !cre.is_match(&text.as_bytes()[cs..ce]) {
                     continue;
                 }
             }

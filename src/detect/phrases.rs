@@ -6,10 +6,10 @@
 //! fields), so `\s+` also spans two fields. Each builder returns [`Spec`]s reporting `rule`; the
 //! injection and poisoning families share them.
 
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::phrase_set::{lazy, Ctx, Spec};
 use crate::detect::phrases_override::not_discussion;
 use crate::detect::phrases_secret::{sensitive_file, SECRET_NOUN};
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// Cue that the text around a role marker or "new instructions:" really steers a model.
@@ -155,16 +155,16 @@ fn forged_turn(c: &Ctx<'_, '_>) -> bool {
     acting && !turn.ends_with('?')
 }
 
-fn forged_ack_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn forged_ack_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"^\s*[,.!-]?\s*(?:doing\s+(?:that|it|so)\s+now|(?:i['’`]ll|i\s+will)\s+(?:do\s+(?:that|it|so)\s+)?(?:now|right\s+away|immediately)|right\s+away|on\s+it|executing\s+(?:that|it|now)|proceeding)\b",
     )
 }
 
-fn forged_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn forged_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         &format!(

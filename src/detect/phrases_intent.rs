@@ -3,16 +3,16 @@
 //! and pseudo-tags (`<IMPORTANT>`, `[important]`, `<!-- -->`) wrapping orders. Shared by
 //! injection and poisoning.
 
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::phrase_set::{lazy, Ctx, Spec};
 use crate::detect::phrases::CUE_ROLE;
 use crate::detect::phrases_secret::{demand, secret_demand, sensitive_file};
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// Cue that a pseudo-tag block wraps instructions rather than ordinary emphasis (a prompt
 /// template's `<instructions>` that says "answer the user's question" is not one).
-fn block_cue() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn block_cue() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         &format!(
@@ -23,8 +23,8 @@ fn block_cue() -> &'static Regex {
 
 /// In a tool description even softer cues give a pseudo-tag away: descriptions describe the
 /// tool, they do not give the model orders about the user or other tools.
-fn poison_block_cue() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn poison_block_cue() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\bthe\s+user\b|\binstead\b|\botherwise\b|\bbefore\s+(?:using|calling|invoking|running)\b|\byou\s+(?:must|should|need\s+to|have\s+to)\b|\b(?:this|other|another|any)\s+tool\b|\b(?:ai|assistant|llm|language\s+model)\b|\b(?:read|send|pass|provide|include|forward)\s+(?:the\s+)?(?:contents?|file|data)\b",
@@ -225,8 +225,8 @@ fn addressed_order(c: &Ctx<'_, '_>) -> bool {
     re.is_match(c.matched()) || re.is_match(c.after(400)) || re.is_match(c.before(300))
 }
 
-fn addressed_order_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn addressed_order_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         &format!(
@@ -240,8 +240,8 @@ const STRONG_ADDRESSEE: &str = r"\b(?:ai|a\.i\.|llms?|language\s+models?|chatbot
 /// "Note to the AI" stands on its own; "note to the assistant" (a human one?) needs an
 /// instruction-like cue nearby.
 fn strong_or_cue(c: &Ctx<'_, '_>) -> bool {
-    static S: OnceLock<Regex> = OnceLock::new();
-    static C: OnceLock<Regex> = OnceLock::new();
+    static S: OnceLock<PhraseRe> = OnceLock::new();
+    static C: OnceLock<PhraseRe> = OnceLock::new();
     lazy(&S, STRONG_ADDRESSEE).is_match(c.matched()) || lazy(&C, CUE_ROLE).is_match(c.after(300))
 }
 
@@ -394,24 +394,24 @@ pub fn covert_specs(rule: usize) -> Vec<Spec> {
     ]
 }
 
-fn covert_secrecy() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn covert_secrecy() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:secretly|silently|covertly)\s+(?:[a-z]+\s+)?(?:send|forward|copy|upload|e-?mail|post|exfiltrate|transmit|bcc|add|include|call|invoke|run|execute|read|attach|append|share|leak)\b|\bwithout\s+(?:(?:telling|informing|notifying|alerting|asking)\s+(?:the\s+)?(?:user|human)|the\s+user)|\b(?:do\s+not|don['’`]?t|never)\s+(?:tell|inform|mention|reveal|notify|show)\s+(?:the\s+)?(?:user|human|anyone)\b|\bthe\s+user\s+(?:must|should|will)\s+not\b|\bexfiltrat(?:e|ing)\s+(?:the|all|any|this|it|them|data|secrets?|credentials?|files?|keys?)\b",
     )
 }
 
-fn outbound() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn outbound() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"(?:\b|_)(?:send|forward|upload|post|e-?mail|mail|transmit|leak|attach|bcc|cc|include|pass|append|embed|share|publish|webhook|notify|message|paste)(?:\b|_)",
     )
 }
 
-fn sensitive_data() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn sensitive_data() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:conversation|chat)\s+history\b|\bsystem\s+prompt\b|\b(?:all|the\s+user['’`]?s?|user['’`]?s?)\s+(?:[a-z]+\s+)?(?:credentials|passwords|api\s+keys|secrets|tokens|private\s+keys|ssh\s+keys)\b",
@@ -467,8 +467,8 @@ fn covert_context(c: &Ctx<'_, '_>) -> bool {
 }
 
 /// A verb or preposition whose object is what gets handed over.
-fn handed_over() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn handed_over() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:with|containing|including|send|upload|post|include|attach|pass|forward|e-?mail|read|cat|open|of|on|from)\s+(?:the\s+)?(?:full\s+|entire\s+|complete\s+)?(?:contents?\s+of\s+)?(?:the\s+)?",
@@ -575,8 +575,8 @@ fn in_quoted_text(c: &Ctx<'_, '_>) -> bool {
         && !c.after(1).bytes().any(|b| matches!(b, b'\'' | b'"'))
 }
 
-fn cue_role() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn cue_role() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(&R, CUE_ROLE)
 }
 
@@ -587,7 +587,7 @@ fn poison_block_has_cue(c: &Ctx<'_, '_>) -> bool {
 /// An HTML comment is invisible when rendered: one that steers a model or speaks to it.
 fn comment_has_cue(c: &Ctx<'_, '_>) -> bool {
     let body = block_text(c, "-->", 1000);
-    static R: OnceLock<Regex> = OnceLock::new();
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     let re = lazy(&R, &format!("{CUE_ROLE}|{ADDRESSEE}"));
     re.is_match(body)
 }

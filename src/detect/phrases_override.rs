@@ -4,9 +4,9 @@
 //! security write-ups ("tricks the model into ignoring previous instructions") and people's own
 //! corrections ("ignore the previous instructions I sent") out.
 
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::phrase_set::{lazy, Ctx, Spec};
 use crate::detect::phrases::CUE_ROLE;
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// Verbs that discard earlier instructions (imperative or gerund, never "ignores"/"ignored":
@@ -27,8 +27,8 @@ const OVR_NOUN_ALL: &str = r"(?:instructions|prompts?|guidelines|programming|tra
 /// Text just before an override verb (in the same clause) that shows the sentence is ABOUT an
 /// override, as in a security write-up ("tricks the model into ignoring previous
 /// instructions", "lets attacker content override the system prompt"), not one.
-fn discussion() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn discussion() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r#"(?:\b(?:allow|enabl|let|permit|used|design|craft|intend|meant|able|attempt|tr(?:y|ies|ied|ying)|seek|aim|manag|cause|caus|trick|forc|convinc|induc|lead|led|get|got|make|made|mak|instruct|tell|told|ask|manipulat|persuad|coerc|exploit|abus)[a-z]*\s+(?:[a-z'’-]+\s+){0,5}?(?:to|into)\s+|\b(?:make|makes|made|making|let|lets|letting|help|helps)\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?(?:[a-z-]+\s+)?(?:models?|llms?|ai|assistants?|agents?|systems?|chatbots?|bots?|it|them)\s+|\b(?:models?|llms?|ai|assistants?|agents?|chatbots?|it|they|content|input|text|document|page|attackers?|payloads?)\s+(?:can|could|may|might|would|often|sometimes|will\s+then|then)\s+(?:[a-z]+\s+)?|\b(?:users?|people|customers?|developers?|readers?|admins?|administrators?|operators?|those|anyone|everyone|teams?)\s+(?:(?:who|that|on|using|with|running|of)\s+[^,]{0,40}?\s+)?(?:should|must|can|may|need\s+to|have\s+to|will\s+need\s+to)\s+|(?:such\s+as|like|e\.g\.,?|for\s+example,?|for\s+instance,?|phrases?|strings?|says?|saying|containing|contains|inputs?)\s*:?\s*["'“‘]|\b(?:detect|catch|flag|block|recogni[sz]e|spot)\s+(?:[a-z]+\s+){0,3}?(?:like|such\s+as)\s*["'“‘]?)$"#,
@@ -37,8 +37,8 @@ fn discussion() -> &'static Regex {
 
 /// A clause that speaks to the reader ("you", "please", "I want you to") is an instruction
 /// even when it also has a discussion-like shape ("I need you to ignore ...").
-fn addressed_clause() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn addressed_clause() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:you|your|please|i\s+(?:want|need|would\s+like|'d\s+like))\b",
@@ -61,8 +61,8 @@ pub fn not_discussion(c: &Ctx<'_, '_>) -> bool {
     !discussion().is_match(clause)
 }
 
-fn own_instructions() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn own_instructions() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"^\s+(?:i|we)\s+(?:sent|gave|wrote|posted|shared|mentioned|provided|emailed|left)\b",
@@ -71,8 +71,8 @@ fn own_instructions() -> &'static Regex {
 
 /// The bare "ignore the above and ..." form: an override unless it is advice under a
 /// condition ("If you used the installer, ignore the above and run ...").
-fn then_form() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn then_form() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(&R, &format!("^(?:{THEN_FORM})"))
 }
 

@@ -3,7 +3,7 @@
 //! tells "read ~/.ssh/id_rsa" from "never read ~/.ssh".
 
 use crate::detect::phrase_set::lazy;
-use regex::Regex;
+use crate::detect::phrase_set::PhraseRe;
 use std::sync::OnceLock;
 
 /// Files whose contents an attacker wants (keys, cloud and MCP client configs, dotfiles with
@@ -17,8 +17,8 @@ pub const SECRET_NOUN: &str = r"(?:api[\s_-]?keys?|apikeys?|(?:access|auth|api|b
 /// all environment variables to the subprocess"): only a parameter as the sink is a demand.
 const ENV_DEMAND: &str = r"\b(?:pass|include|send|provide|put|attach|append|insert|supply|forward|upload|embed)\s+(?:the\s+)?(?:values?\s+of\s+)?(?:all|every|any)\s+(?:of\s+)?(?:the\s+)?(?:user['’`]s\s+)?(?:environment\s+variables|env\s+vars)\s+(?:[a-z]+\s+){0,3}?(?:in|into|as|to|inside|within)\s+(?:the\s+|this\s+)?[`'\x22]?[a-z_]+[`'\x22]?\s+(?:parameter|param|argument|field|property)";
 
-fn files_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn files_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(&R, FILES)
 }
 
@@ -34,8 +34,8 @@ pub fn sensitive_file(t: &str) -> bool {
     })
 }
 
-fn secret_demand_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn secret_demand_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         &format!(
@@ -96,8 +96,8 @@ pub fn negated(before: &str) -> bool {
 }
 
 /// Verbs that ask for something to be read or handed over.
-pub fn demand() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+pub fn demand() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:read|cat|pass|include|send|provide|put|attach|append|insert|supply|fill|copy|paste|upload|forward|embed|extract|dump)\b|\bcontents?\s+of\b",

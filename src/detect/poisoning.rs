@@ -48,8 +48,10 @@ pub static RULES: &[Rule] = &[
         "Tool definition sends conversation or secrets out (URL, e-mail, markdown image with a data slot, or a parameter alongside a takeover or secrecy)"),
     rule("poisoning.hidden_tags", Severity::High, Action::Block,
         "Tool definition smuggles ASCII in Unicode tag characters"),
-    rule("poisoning.hidden_chars", Severity::Medium, Action::Log,
+    rule("poisoning.hidden_chars", Severity::Medium, Action::Block,
         "Tool definition has zero-width characters inside words or bidi overrides"),
+    rule("poisoning.credential_param", Severity::High, Action::Block,
+        "Tool schema has a parameter for a credential unrelated to the tool's purpose (a password, private or cloud secret key, card data, seed phrase in a weather or calculator tool)"),
 ];
 
 pub(crate) const BLOCK: usize = 0;
@@ -61,6 +63,7 @@ pub(crate) const PREUSE: usize = 5;
 const EXFIL: usize = 6;
 const TAGS: usize = 7;
 const CHARS: usize = 8;
+const CRED_PARAM: usize = 9;
 
 const MIN_ZERO_WIDTH: usize = 3;
 
@@ -161,6 +164,14 @@ impl Detector for PoisoningDetector {
                     .any(|h| std::ptr::eq(h.rule, &RULES[DEMAND]) && h.field as usize == i)
             {
                 out.push(Hit::new(&RULES[DEMAND], i, None));
+            }
+            if f.zone == Zone::ToolSchema
+                && f.key.is_empty()
+                && f.derived.is_none()
+                && f.tool
+                    .is_some_and(|t| crate::detect::shape::unrelated_credential_param(f.value, t))
+            {
+                out.push(Hit::new(&RULES[CRED_PARAM], i, None));
             }
             let h = f.hidden;
             if h.tags == 0 && h.zero_width < MIN_ZERO_WIDTH as u16 && h.bidi == 0 {

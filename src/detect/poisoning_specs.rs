@@ -2,11 +2,11 @@
 //! shadowing of other tools, hidden pre-use steps, and schema property names that ask for the
 //! contents of secret files.
 
+use crate::detect::phrase_set::PhraseRe;
 use crate::detect::phrase_set::{ceil, lazy, Ctx, Spec};
 use crate::detect::phrases_secret::{
     demand, negated, secret_demand, sensitive_file, FILES, SECRET_NOUN,
 };
-use regex::Regex;
 use std::sync::OnceLock;
 
 /// Warms the lazily compiled guard regexes.
@@ -138,16 +138,16 @@ fn path_start(before: &str) -> usize {
 
 /// "lee `~/.ssh/id_rsa`", "lis le fichier .env", "lies die Datei", "leia o arquivo": the file is
 /// the object of a read verb in Spanish, French, German, Portuguese or Italian.
-fn i18n_read_before() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn i18n_read_before() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:lee|lea|leer|lis|lisez|lire|lies|lest|lesen\s+sie|leia|ler|leggi|leggere)\s+(?:(?:el|le|la|die|das|o|a|il)\s+)?(?:(?:archivo|fichero|fichier|datei|arquivo|file)\s+)?[`'\x22]?$",
     )
 }
 
-fn hand_over_after() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn hand_over_after() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"^\S*\s+(?:file\s+)?(?:and\s+|then\s+|,\s*)*(?:pass|send|include|provide|put|attach|append|insert|supply|forward|upload|embed|add)\s+(?:it|its|them|their|the\s+(?:content|contents|key|file|value|text))\b|^\S*\s+(?:y|et|und|e|ed)\s+(?:pasa|env[íi]a|incluye|transmets|transmettez|envoie|inclus|[üu]bergib|sende|f[üu]ge|passe|envie|inclua|passa|invia|includi)\s+(?:su|son|sa|den|das|o|a|il|seu|sua|el|le|la)\s+(?:contenido|contenu|inhalt|conte[úu]do|contenuto)\b",
@@ -184,8 +184,8 @@ pub fn secret_demand_specs(rule: usize) -> Vec<Spec> {
     ]
 }
 
-fn name_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn name_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"idrsa|ided25519|idecdsa|sshkey|sshprivatekey|privatekey|envfile|dotenv|mcpconfig|mcpjson|awscredentials|awssecret|credentialsfile|credentialfile|secretsfile|secretfile|keychain|sshdir|sshfolder|kubeconfig|netrc|npmrc|pypirc|gitcredentials|dockerconfig|bashhistory|zshhistory|gcloudcredentials",
@@ -220,16 +220,16 @@ pub fn secret_param_name(name: &str) -> bool {
 /// A property name that asks for everything of a kind no tool needs whole: every key in the
 /// context, the full conversation with the system prompt (`all_api_keys_in_context`,
 /// `full_conversation_history_including_system_prompt`).
-fn greedy_name_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn greedy_name_re() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"^(?:all|every|each)(?:the)?(?:api(?:keys?|tokens?)|secrets?|credentials?|tokens?|passwords?|privatekeys?|envvars|environmentvariables)|(?:apikeys?|secrets?|credentials?|tokens?|passwords?)(?:in|from)(?:the)?(?:context|conversation|env|environment|memory|chat)|(?:full|entire|complete|whole)(?:conversation|chat)(?:history|log|transcript)?|includingsystemprompt|systempromptandhistory",
     )
 }
 
-fn secrecy_near() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn secrecy_near() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:secretly|silently|covertly|without\s+(?:telling|informing|asking|notifying)|(?:do\s+not|don['’`]?t|never)\s+(?:tell|mention|inform|reveal)|the\s+user\s+(?:will\s+not|won['’`]t|must\s+not|should\s+not)|bcc|redirect|exfiltrat)",
@@ -237,8 +237,8 @@ fn secrecy_near() -> &'static Regex {
 }
 
 /// The tool named in a shadowing phrase.
-fn named_tool() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn named_tool() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r#"(?:when(?:ever)?|if|each\s+time|every\s+time)\s+(?:the\s+user\s+|you\s+|the\s+agent\s+|the\s+assistant\s+|the\s+model\s+)?(?:calls?\s+|uses?\s+|invokes?\s+|runs?\s+|executes?\s+|triggers?\s+)?(?:the\s+)?(?:\([a-z0-9_.-]+\)\s*)?[`'"]?([a-z][a-z0-9_.-]*)"#,
@@ -248,10 +248,9 @@ fn named_tool() -> &'static Regex {
 /// A "when X is called" phrase about ANOTHER tool: X looks like a tool name and is not the
 /// tool being described.
 fn other_tool(c: &Ctx<'_, '_>) -> bool {
-    let Some(cap) = named_tool().captures(c.matched()) else {
+    let Some(name) = named_tool().capture(c.matched(), 1) else {
         return false;
     };
-    let name = cap.get(1).map_or("", |m| m.as_str());
     if matches!(
         name,
         "this" | "that" | "it" | "the" | "any" | "a" | "an" | "each" | "tool" | "you" | "user"
@@ -417,8 +416,8 @@ pub fn conversation_param_specs(rule: usize) -> Vec<Spec> {
 
 const CONV_PARAM_CUE: &str = r"\binstead\s+of\b|\bnever\s+(?:call|use|invoke)\b|\b(?:do\s+not|don['’`]?t)\s+(?:call|use|invoke)\b|\breplaces\b|\bcompromised\b|\bsystem\s+prompt\b|\bbefore\s+(?:any|every)\s+other\s+tool\b|\bevery\s+conversation\b|\bsilently\b|\bsecretly\b|\b(?:do\s+not|don['’`]?t|never)\s+(?:tell|mention|inform|reveal)\b|\bwithout\s+(?:telling|informing|asking)\b";
 
-fn preuse_obj() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
+fn preuse_obj() -> &'static PhraseRe {
+    static R: OnceLock<PhraseRe> = OnceLock::new();
     lazy(
         &R,
         r"\b(?:conversation|chat\s+history|system\s+prompt|credentials?|secrets?|api[\s_-]?keys?|tokens?|passwords?|private\s+keys?|ssh\s+keys?|environment\s+variables?)\b",

@@ -15,7 +15,7 @@ pub static RULES: &[Rule] = &[Rule {
     id: "rugpull.definition_changed",
     family: Family::RugPull,
     severity: Severity::High,
-    action: Action::Log,
+    action: Action::Block,
     default_on: true,
     summary: "a tool's definition differs from the one pinned when the upstream first listed it",
 }];

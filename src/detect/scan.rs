@@ -165,6 +165,36 @@ pub enum Decoding {
     Joined,
     /// A JSON number of nine or more digits, written out (card numbers sent as numbers).
     Number,
+    /// HTML/XML character references decoded (`views`).
+    Entities,
+    /// Text after a right-to-left override, reordered as it is displayed (`views`).
+    Bidi,
+    /// Text read backwards (`views`).
+    Reversed,
+    /// ROT13 undone (`views`).
+    Rot13,
+    /// Digits and symbols standing for letters mapped back (`views`).
+    Leet,
+    /// Characters spaced apart joined (`views`).
+    Spaced,
+    /// An identifier of a tool definition split into its words (`views`).
+    Words,
+    /// Numbers and IBANs rewritten compact in ASCII digits (`views`).
+    Digits,
+    /// A bare private-key body given its PEM armour back (`views`).
+    Armour,
+    /// Token-like fragments of neighbouring strings joined (a secret split across fields).
+    Fragments,
+}
+
+impl Decoding {
+    /// Whether the decoded text keeps literal values (tokens, numbers) as the sender meant
+    /// them. Leetspeak and ROT13 views change digits and letters of every word they touch:
+    /// they read text for its meaning (injection, poisoning) and would turn placeholders into
+    /// look-alike credentials for the literal families (secrets, PII).
+    pub fn keeps_literals(self) -> bool {
+        !matches!(self, Decoding::Leet | Decoding::Rot13)
+    }
 }
 
 /// Invisible or look-alike characters removed or folded while normalising one string.
@@ -217,6 +247,13 @@ pub struct Scan<'a> {
     /// `folded[bounds[i] as usize..bounds[i + 1] as usize - 1]` is the text of `fields[i]`;
     /// `bounds.len() == fields.len() + 1`.
     pub bounds: &'a [u32],
+}
+
+impl Field<'_> {
+    /// False for a view that rewrote letters and digits (see [`Decoding::keeps_literals`]).
+    pub fn literal(&self) -> bool {
+        self.derived.is_none_or(|(_, d)| d.keeps_literals())
+    }
 }
 
 impl<'a> Scan<'a> {

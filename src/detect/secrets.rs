@@ -492,6 +492,9 @@ impl Detector for SecretsDetector {
     fn scan(&self, scan: &Scan<'_>, out: &mut Vec<Hit>) {
         let scan_vendor = scan.tool.is_some_and(vendor_tool);
         for i in 0..scan.fields.len() {
+            if !scan.fields[i].literal() {
+                continue;
+            }
             self.scan_field(scan, i, scan_vendor, out);
         }
     }
