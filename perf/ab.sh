@@ -17,7 +17,7 @@ for b in "$LT_BIN" "$UP_BIN" "$A" "$B"; do
   [ -x "$b" ] || { echo "not found: $b (cargo build --release -p mcpguard-loadtest, or set LT_BIN/UP_BIN)" >&2; exit 1; }
 done
 WORK=$(mktemp -d /tmp/mcpguard-ab.XXXXXX); PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 stat_of() { awk '{print $14, $15}' "/proc/$1/stat"; }
@@ -29,9 +29,14 @@ printf '[[upstreams]]\nname = "up"\nurl = "http://127.0.0.1:%s/mcp"\n[[routes]]\
 printf '[[upstreams]]\nname = "up"\nurl = "http://127.0.0.1:%s/mcp"\n[[routes]]\npath = "/mcp"\nupstream = "up"\n[store]\npath = "%s/gw.db"\n' "$UP_PORT" "$WORK" >"$WORK/full.toml"
 
 one() { # bin config -> "user_us sys_us rps"
-  taskset -c 0 "$1" run --config "$WORK/$2.toml" --listen "127.0.0.1:$GW_PORT" --workers 1 --log-level warn \
-    2>>"$WORK/gw.log" & local gw=$!; PIDS+=($gw)
-  wait_port "$GW_PORT"
+  local gw
+  rm -f "$WORK"/gw.db* # each run starts with an empty store (A and B may differ in schema)
+  for _ in 1 2 3; do # a port still held by the previous run's closing socket: try again
+    taskset -c 0 "$1" run --config "$WORK/$2.toml" --listen "127.0.0.1:$GW_PORT" --workers 1 --log-level warn \
+      2>>"$WORK/gw.log" & gw=$!; PIDS+=($gw)
+    wait_port "$GW_PORT" && [ -e "/proc/$gw/stat" ] && break
+    sleep 0.5
+  done
   read -r u0 s0 < <(stat_of "$gw")
   taskset -c 1 "$LT_BIN" --url "http://127.0.0.1:$GW_PORT/mcp" --connections "$CONNS" --threads 1 \
     --duration "${DUR}s" --warmup "${WARMUP}s" --scenario call --quiet --json "$WORK/r.json" >/dev/null 2>>"$WORK/load.log"
