@@ -81,6 +81,12 @@ pub struct AuditArgs {
     decision: Option<String>,
     #[arg(long)]
     upstream: Option<String>,
+    /// Only records of callers of this tenant.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only records of this subject (with or without --tenant).
+    #[arg(long)]
+    subject: Option<String>,
     /// Only records whose JSON-RPC id starts with this.
     #[arg(long)]
     id: Option<String>,
@@ -246,6 +252,8 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
         rpc_id_prefix: a.id,
         decision: a.decision,
         upstream: a.upstream,
+        tenant: a.tenant,
+        subject: a.subject,
         rule: a.rule,
         family: a.family,
         limit: Some(a.limit),
@@ -260,12 +268,17 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
             if let Some(reason) = &r.reason {
                 rules.push(reason);
             }
+            let who = match (&r.tenant, &r.subject) {
+                (Some(t), Some(s)) => format!("{t}/{s}"),
+                _ => "-".into(),
+            };
             println!(
-                "{} {:<8} {:<6} {:<12} {:<16} {:<20} {}",
+                "{} {:<8} {:<6} {:<12} {:<16} {:<16} {:<20} {}",
                 r.ts_ms,
                 r.direction,
                 r.decision,
                 r.upstream,
+                who,
                 r.method.as_deref().unwrap_or("-"),
                 r.tool.as_deref().unwrap_or("-"),
                 rules.join(",")

@@ -556,6 +556,7 @@ fn lists_are_filtered_and_calls_and_arguments_denied_by_tenant_and_role() {
     let found = wait_until(Duration::from_secs(10), || {
         let out = Command::new(bin())
             .args(["audit", "--store", &store, "--decision", "reject", "--json"])
+            .args(["--tenant", "acme", "--subject", "bob"])
             .output()
             .expect("run mcpguard audit");
         rows = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -569,6 +570,10 @@ fn lists_are_filtered_and_calls_and_arguments_denied_by_tenant_and_role() {
         .unwrap_or_else(|| panic!("no prompt_denied row in {rows}"));
     assert_eq!(row["tenant"], "acme", "{row}");
     assert_eq!(row["subject"], "bob", "{row}");
+    // Only bob's rows (alice was refused too).
+    for l in rows.lines() {
+        assert!(l.contains(r#""subject":"bob""#), "{l}");
+    }
 }
 
 #[test]

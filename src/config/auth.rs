@@ -347,6 +347,12 @@ pub(crate) fn tenants(
                     format!("the key of `{}` is listed twice", key.subject),
                 );
             }
+            if allow_none && key.subject == "anonymous" {
+                issues.add(
+                    p("keys"),
+                    "`anonymous` is the subject of callers without a key (auth lists none)",
+                );
+            }
             for role in &key.roles {
                 if !roles.iter().any(|(n, _)| n == role) {
                     issues.add(
