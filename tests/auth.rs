@@ -800,3 +800,24 @@ allow_tools = ["echo"]
     refused(format!("Bearer eyJhbGciOiJub25lIn0.{rest}"), "auth_invalid");
     refused(bearer("not-a-jwt"), "auth_invalid");
 }
+
+#[test]
+fn lists_are_filtered_with_detection_off() {
+    let (up, _heads) = recording_upstream();
+    let dir = TempDir::new("auth-nodetect");
+    let store = path_str(&dir.file("audit.db"));
+    let text = format!(
+        "[detect]\nenabled = false\n{}",
+        policy_config(up.addr, &store)
+    );
+    let cfg = write_config(&dir, &text);
+    let gw = Gateway::start(&["--config", &cfg]);
+    let list = rpc(1, "tools/list", json!({}));
+    let r = post_rpc(gw.addr, &list, &[("X-API-Key", BOB)]);
+    assert_eq!(names(&r.json(), "tools", "name"), ["echo", "read_file"]);
+    let r = post_as(gw.addr, "/sse", &list, &[("X-API-Key", BOB)]);
+    assert_eq!(
+        names(&r.sse_messages()[0], "tools", "name"),
+        ["echo", "read_file"]
+    );
+}
