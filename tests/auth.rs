@@ -701,6 +701,8 @@ scopes_supported = ["reader"]
 default = "deny"
 [tenants.roles.reader]
 allow_tools = ["echo"]
+[tenants.roles.math]
+allow_tools = ["add"]
 "#,
             up.url()
         ),
@@ -756,9 +758,33 @@ allow_tools = ["echo"]
     };
     assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
     assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
-    // Roles come from the claim: the reader may not call `add`.
-    let v = assert_rpc_error(&call(&good, "add"), 200, -31910, "tool_denied");
+    // Roles come from the claim: the reader may not call `add`; the role `math` would allow
+    // it, so the answer is a step-up challenge naming that scope.
+    let r = call(&good, "add");
+    let v = assert_rpc_error(&r, 403, -31910, "tool_denied");
     assert_eq!(v["error"]["data"]["subject"], "alice");
+    assert_eq!(v["error"]["data"]["scope"], "math");
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#)
+            && challenge.contains(r#"scope="math""#)
+            && challenge.contains("resource_metadata="),
+        "{challenge}"
+    );
+    let stepped = bearer(&token(json!({"scope": "reader math"})));
+    let body = rpc(
+        3,
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 2, "b": 3}}),
+    );
+    let r = post_rpc(
+        gw.addr,
+        &body,
+        &[("Authorization", &stepped), ("Mcp-Session-Id", &sid)],
+    );
+    assert_eq!(result_text(&r.json()), "5", "{}", r.text());
+    // A tool no role allows is a plain denial.
+    assert_rpc_error(&call(&good, "fail"), 200, -31910, "tool_denied");
     // Another subject's token cannot use alice's session.
     let bob = bearer(&token(json!({"sub": "bob"})));
     assert_rpc_error(

@@ -332,8 +332,23 @@ impl TenantTable {
         }
         Err(Denied {
             reason: reason(kind),
-            rule: "policy.default \"deny\"".into(),
+            rule: DEFAULT_DENY_RULE.into(),
         })
+    }
+
+    /// The roles whose allow rules name this `kind` and `name` and whose deny rules do not
+    /// (for a step-up challenge's `scope`).
+    pub fn granting_roles(&self, kind: Kind, name: &str) -> Vec<&str> {
+        let k = kind as usize;
+        self.roles
+            .iter()
+            .zip(&self.role_names)
+            .filter(|(set, _)| {
+                set.rules.allow[k].iter().any(|g| glob(g, name))
+                    && !set.rules.deny[k].iter().any(|g| glob(g, name))
+            })
+            .map(|(_, n)| &**n)
+            .collect()
     }
 
     /// Whether `p` may see (and so use) this list item; the list filter asks this.
@@ -341,6 +356,9 @@ impl TenantTable {
         self.check(p, kind, name).is_ok()
     }
 }
+
+/// The `data.rule` of a refusal by `policy.default = "deny"`.
+pub const DEFAULT_DENY_RULE: &str = "policy.default \"deny\"";
 
 /// Methods a default-deny tenant allows without an `allow_methods` rule: the session
 /// lifecycle, and the list/call/read/get methods whose objects the tool, resource and prompt
