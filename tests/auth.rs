@@ -847,3 +847,60 @@ fn lists_are_filtered_with_detection_off() {
         ["echo", "read_file"]
     );
 }
+
+#[test]
+fn check_decides_authorization_offline() {
+    let dir = TempDir::new("auth-check");
+    let cfg = write_config(&dir, &policy_config("127.0.0.1:9".parse().unwrap(), ""));
+    let msg = dir.write(
+        "call.json",
+        &rpc(
+            1,
+            "tools/call",
+            json!({"name": "write_file", "arguments": {}}),
+        ),
+    );
+    let run = |identity: &str, extra: &[&str]| {
+        Command::new(bin())
+            .args([
+                "check",
+                &path_str(&msg),
+                "--config",
+                &cfg,
+                "--identity",
+                identity,
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .expect("run check")
+    };
+    let out = run("acme/bob", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["authorization"]["decision"], "deny", "{v}");
+    assert_eq!(v["authorization"]["reason"], "tool_denied");
+    assert_eq!(v["authorization"]["rule"], "policy.default \"deny\"");
+    let out = run("acme/alice", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["authorization"]["decision"], "allow", "{v}");
+    // A token caller, by its roles.
+    let out = run("acme/carol", &["--roles", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run("acme/nobody", &[]);
+    assert!(!out.status.success());
+}

@@ -296,6 +296,36 @@ impl TenantTable {
         Ok(())
     }
 
+    /// A configured caller by subject (a key's, or `anonymous`), for `mcpguard check`.
+    pub fn by_subject(&self, subject: &str) -> Option<&Principal> {
+        self.principals
+            .iter()
+            .chain(self.anonymous.as_ref())
+            .find(|p| &*p.subject == subject)
+    }
+
+    /// Every check the `authorize` phase makes for one message: the method, the object it
+    /// names, and (for `tools/call`) the arguments. `arguments` is asked for only when a
+    /// constraint names the tool.
+    pub fn authorize_message<'v>(
+        &self,
+        p: &Principal,
+        method: &str,
+        name: Option<&str>,
+        arguments: impl FnOnce() -> Option<&'v serde_json::Value>,
+    ) -> Result<(), (Denied, Kind)> {
+        self.check(p, Kind::Method, method)
+            .map_err(|d| (d, Kind::Method))?;
+        if let (Some(kind), Some(name)) = (object_kind(method), name) {
+            self.check(p, kind, name).map_err(|d| (d, kind))?;
+            if kind == Kind::Tool && self.constrains(name) {
+                self.check_arguments(name, arguments())
+                    .map_err(|d| (d, Kind::Tool))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The principal of an API key: one SHA-256, one map lookup by the hash, and a
     /// constant-time comparison of the stored hash with the computed one.
     pub fn api_key(&self, key: &[u8]) -> Option<&Principal> {

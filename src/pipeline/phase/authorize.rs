@@ -11,7 +11,7 @@
 
 use crate::config::auth::Kind;
 use crate::mcp::errors::codes;
-use crate::pipeline::auth::{object_kind, AuthMethod, DEFAULT_DENY_RULE};
+use crate::pipeline::auth::{AuthMethod, DEFAULT_DENY_RULE};
 use crate::pipeline::ctx::{Ctx, Reject};
 use crate::pipeline::phase::Phase;
 
@@ -35,30 +35,20 @@ impl Phase for Authorize {
             let Some(method) = m.method.as_deref() else {
                 continue;
             };
-            let mut checked = (Kind::Method, method);
-            let mut verdict = tenant.check(p, Kind::Method, method);
-            if verdict.is_ok() {
-                if let (Some(kind), Some(name)) = (object_kind(method), m.name.as_deref()) {
-                    checked = (kind, name);
-                    verdict = tenant.check(p, kind, name);
-                }
-            }
-            if verdict.is_ok() && method == "tools/call" {
-                if let Some(name) = m.name.as_deref().filter(|n| tenant.constrains(n)) {
-                    let body = parsed.get_or_insert_with(|| {
-                        serde_json::from_slice(&cx.req.body).unwrap_or(serde_json::Value::Null)
-                    });
-                    let message = match &*body {
-                        serde_json::Value::Array(batch) => batch.get(i),
-                        one => Some(one),
-                    };
-                    let args = message
-                        .and_then(|m| m.get("params"))
-                        .and_then(|p| p.get("arguments"));
-                    verdict = tenant.check_arguments(name, args);
-                }
-            }
-            if let Err(d) = verdict {
+            let name = m.name.as_deref();
+            let verdict = tenant.authorize_message(p, method, name, || {
+                let body = parsed.get_or_insert_with(|| {
+                    serde_json::from_slice(&cx.req.body).unwrap_or(serde_json::Value::Null)
+                });
+                let message = match &*body {
+                    serde_json::Value::Array(batch) => batch.get(i),
+                    one => Some(one),
+                };
+                message
+                    .and_then(|m| m.get("params"))
+                    .and_then(|p| p.get("arguments"))
+            });
+            if let Err((d, kind)) = verdict {
                 let status = if cx.rpc_id().is_some() { 200 } else { 403 };
                 let what = m.name.as_deref().unwrap_or(method);
                 let message = format!("`{what}` is not allowed for this caller");
@@ -68,7 +58,10 @@ impl Phase for Authorize {
                     && !tenant.challenge.is_empty()
                     && d.rule == DEFAULT_DENY_RULE
                 {
-                    tenant.granting_roles(checked.0, checked.1)
+                    tenant.granting_roles(
+                        kind,
+                        name.filter(|_| kind != Kind::Method).unwrap_or(method),
+                    )
                 } else {
                     Vec::new()
                 };
