@@ -1,7 +1,8 @@
 //! Criterion benches of identity per request, as the phases run it: the API-key lookup
 //! (SHA-256 of the presented key, map lookup by hash, constant-time compare), the authorization
 //! check of a `tools/call` (method, then tool, against tenant and role globs), both together,
-//! and filtering a 20-tool `tools/list` answer for a restricted caller.
+//! filtering a 20-tool `tools/list` answer for a restricted caller, and an HS256 token: verified,
+//! and found in the worker's cache.
 //!
 //! `cargo bench --bench auth`
 
@@ -92,5 +93,55 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(auth_benches, benches);
+fn jwt_benches(c: &mut Criterion) {
+    use mcpguard::config::auth::JwtConfig;
+    use mcpguard::pipeline::jwt::{sign_hs256, verify, TokenCache};
+    let secret = b"an-hs256-secret-of-at-least-32-bytes!";
+    let cfg = JwtConfig {
+        secret: secret.to_vec(),
+        issuer: Some("https://idp.example.com".into()),
+        audience: Some("https://mcp.example.com/mcp".into()),
+        leeway: std::time::Duration::from_secs(60),
+        subject_claim: "sub".into(),
+        roles_claim: "scope".into(),
+        tenant_claim: None,
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let token = sign_hs256(
+        secret,
+        &serde_json::json!({"iss": "https://idp.example.com", "aud": "https://mcp.example.com/mcp",
+            "sub": "alice", "scope": "reader tools", "exp": 4_000_000_000u64, "iat": 1_700_000_000u64}),
+    );
+    c.bench_function("auth/jwt_hs256_verify", |b| {
+        b.iter(|| {
+            verify(
+                black_box(token.as_bytes()),
+                &cfg,
+                &key,
+                "acme",
+                1_800_000_000,
+            )
+            .is_ok()
+        })
+    });
+    let auth = table();
+    let t = &auth.tenants[0];
+    let claims = verify(token.as_bytes(), &cfg, &key, "acme", 1_800_000_000).unwrap();
+    let p = std::rc::Rc::new(t.principal(
+        &claims.subject,
+        &claims.roles,
+        mcpguard::pipeline::auth::AuthMethod::Jwt,
+        [0; 32],
+    ));
+    let cache = TokenCache::default();
+    cache.put(hash_key(token.as_bytes()), 1, &claims, p);
+    c.bench_function("auth/jwt_cache_hit", |b| {
+        b.iter(|| {
+            let h = hash_key(black_box(token.as_bytes()));
+            cache.get(&h, 1, 0, 1_800_000_000).is_some()
+        })
+    });
+}
+
+criterion_group!(auth_benches, benches, jwt_benches);
 criterion_main!(auth_benches);

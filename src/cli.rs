@@ -30,6 +30,14 @@ pub struct CheckArgs {
     /// Upstream name whose overrides apply.
     #[arg(long)]
     upstream: Option<String>,
+    /// Also decide authorization for this caller of the config's tenants: `TENANT/SUBJECT`
+    /// (a subject of its keys, or `anonymous`), or `TENANT/SUBJECT` with --roles for a token
+    /// caller.
+    #[arg(long)]
+    identity: Option<String>,
+    /// The roles of a token caller given with --identity (comma-separated).
+    #[arg(long, requires = "identity")]
+    roles: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -81,6 +89,12 @@ pub struct AuditArgs {
     decision: Option<String>,
     #[arg(long)]
     upstream: Option<String>,
+    /// Only records of callers of this tenant.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only records of this subject (with or without --tenant).
+    #[arg(long)]
+    subject: Option<String>,
     /// Only records whose JSON-RPC id starts with this.
     #[arg(long)]
     id: Option<String>,
@@ -132,16 +146,102 @@ pub fn check(a: CheckArgs) -> anyhow::Result<()> {
     let engine = mcpguard::detect::engine::Engine::new(snap.detect.clone());
     let names: Vec<&str> = snap.upstreams.iter().map(|u| u.name.as_str()).collect();
     let report = run_check(&engine, &names, &body, &input)?;
+    let authz = match &a.identity {
+        Some(id) => Some(authorize(&snap, id, a.roles.as_deref(), &body)?),
+        None => None,
+    };
     if a.json {
-        println!("{}", render_json(&report));
+        match &authz {
+            None => println!("{}", render_json(&report)),
+            Some(z) => {
+                let detection: serde_json::Value = serde_json::from_str(&render_json(&report))?;
+                println!(
+                    "{}",
+                    serde_json::json!({"detection": detection, "authorization": z})
+                );
+            }
+        }
     } else {
         print!("{}", render_text(&report));
+        if let Some(z) = &authz {
+            match z["decision"].as_str() {
+                Some("deny") => println!(
+                    "authorization: deny {} ({}) for {}",
+                    z["reason"].as_str().unwrap_or(""),
+                    z["rule"].as_str().unwrap_or(""),
+                    z["identity"].as_str().unwrap_or("")
+                ),
+                _ => println!(
+                    "authorization: allow for {}",
+                    z["identity"].as_str().unwrap_or("")
+                ),
+            }
+        }
     }
     // Scripts can tell a refusal from a pass by the exit status.
-    if report.verdict.decision == mcpguard::detect::engine::Decision::Block {
+    let denied = authz.as_ref().is_some_and(|z| z["decision"] == "deny");
+    if report.verdict.decision == mcpguard::detect::engine::Decision::Block || denied {
         std::process::exit(3);
     }
     Ok(())
+}
+
+/// The authorization phase's decision for `identity` on every message of `body`.
+fn authorize(
+    model: &config::Model,
+    identity: &str,
+    roles: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<serde_json::Value> {
+    use mcpguard::pipeline::auth::{AuthMethod, AuthTable};
+    let (tenant_name, subject) = identity
+        .split_once('/')
+        .context("--identity: TENANT/SUBJECT")?;
+    let table = AuthTable::build(model);
+    let tenant = table
+        .tenants
+        .iter()
+        .find(|t| &*t.name == tenant_name)
+        .with_context(|| format!("no tenant `{tenant_name}` in the configuration"))?;
+    let made;
+    let p = match roles {
+        Some(r) => {
+            let roles: Vec<String> = r.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+            made = tenant.principal(subject, &roles, AuthMethod::Jwt, [0; 32]);
+            &made
+        }
+        None => tenant.by_subject(subject).with_context(|| {
+            format!("tenant `{tenant_name}` has no key for `{subject}` (give --roles for a token caller)")
+        })?,
+    };
+    let v: serde_json::Value = serde_json::from_slice(body).context("the message is not JSON")?;
+    let messages: Vec<&serde_json::Value> = match &v {
+        serde_json::Value::Array(batch) => batch.iter().collect(),
+        one => vec![one],
+    };
+    let who = format!("{tenant_name}/{subject}");
+    for m in messages {
+        let Some(method) = m.get("method").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let params = m.get("params");
+        let field = if method.starts_with("resources/") {
+            "uri"
+        } else {
+            "name"
+        };
+        let name = params
+            .and_then(|p| p.get(field))
+            .and_then(serde_json::Value::as_str);
+        let args = || params.and_then(|p| p.get("arguments"));
+        if let Err((d, _)) = tenant.authorize_message(p, method, name, args) {
+            return Ok(serde_json::json!({
+                "decision": "deny", "reason": d.reason, "rule": d.rule,
+                "method": method, "name": name, "identity": who,
+            }));
+        }
+    }
+    Ok(serde_json::json!({"decision": "allow", "identity": who}))
 }
 
 pub fn rules(json: bool) -> anyhow::Result<()> {
@@ -246,6 +346,8 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
         rpc_id_prefix: a.id,
         decision: a.decision,
         upstream: a.upstream,
+        tenant: a.tenant,
+        subject: a.subject,
         rule: a.rule,
         family: a.family,
         limit: Some(a.limit),
@@ -260,12 +362,17 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<()> {
             if let Some(reason) = &r.reason {
                 rules.push(reason);
             }
+            let who = match (&r.tenant, &r.subject) {
+                (Some(t), Some(s)) => format!("{t}/{s}"),
+                _ => "-".into(),
+            };
             println!(
-                "{} {:<8} {:<6} {:<12} {:<16} {:<20} {}",
+                "{} {:<8} {:<6} {:<12} {:<16} {:<16} {:<20} {}",
                 r.ts_ms,
                 r.direction,
                 r.decision,
                 r.upstream,
+                who,
                 r.method.as_deref().unwrap_or("-"),
                 r.tool.as_deref().unwrap_or("-"),
                 rules.join(",")

@@ -556,6 +556,7 @@ fn lists_are_filtered_and_calls_and_arguments_denied_by_tenant_and_role() {
     let found = wait_until(Duration::from_secs(10), || {
         let out = Command::new(bin())
             .args(["audit", "--store", &store, "--decision", "reject", "--json"])
+            .args(["--tenant", "acme", "--subject", "bob"])
             .output()
             .expect("run mcpguard audit");
         rows = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -569,6 +570,10 @@ fn lists_are_filtered_and_calls_and_arguments_denied_by_tenant_and_role() {
         .unwrap_or_else(|| panic!("no prompt_denied row in {rows}"));
     assert_eq!(row["tenant"], "acme", "{row}");
     assert_eq!(row["subject"], "bob", "{row}");
+    // Only bob's rows (alice was refused too).
+    for l in rows.lines() {
+        assert!(l.contains(r#""subject":"bob""#), "{l}");
+    }
 }
 
 #[test]
@@ -696,6 +701,8 @@ scopes_supported = ["reader"]
 default = "deny"
 [tenants.roles.reader]
 allow_tools = ["echo"]
+[tenants.roles.math]
+allow_tools = ["add"]
 "#,
             up.url()
         ),
@@ -751,9 +758,33 @@ allow_tools = ["echo"]
     };
     assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
     assert_eq!(result_text(&call(&good, "echo").json()), "jwt");
-    // Roles come from the claim: the reader may not call `add`.
-    let v = assert_rpc_error(&call(&good, "add"), 200, -31910, "tool_denied");
+    // Roles come from the claim: the reader may not call `add`; the role `math` would allow
+    // it, so the answer is a step-up challenge naming that scope.
+    let r = call(&good, "add");
+    let v = assert_rpc_error(&r, 403, -31910, "tool_denied");
     assert_eq!(v["error"]["data"]["subject"], "alice");
+    assert_eq!(v["error"]["data"]["scope"], "math");
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#)
+            && challenge.contains(r#"scope="math""#)
+            && challenge.contains("resource_metadata="),
+        "{challenge}"
+    );
+    let stepped = bearer(&token(json!({"scope": "reader math"})));
+    let body = rpc(
+        3,
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 2, "b": 3}}),
+    );
+    let r = post_rpc(
+        gw.addr,
+        &body,
+        &[("Authorization", &stepped), ("Mcp-Session-Id", &sid)],
+    );
+    assert_eq!(result_text(&r.json()), "5", "{}", r.text());
+    // A tool no role allows is a plain denial.
+    assert_rpc_error(&call(&good, "fail"), 200, -31910, "tool_denied");
     // Another subject's token cannot use alice's session.
     let bob = bearer(&token(json!({"sub": "bob"})));
     assert_rpc_error(
@@ -794,4 +825,82 @@ allow_tools = ["echo"]
     let (_, rest) = good_token.split_once('.').unwrap();
     refused(format!("Bearer eyJhbGciOiJub25lIn0.{rest}"), "auth_invalid");
     refused(bearer("not-a-jwt"), "auth_invalid");
+}
+
+#[test]
+fn lists_are_filtered_with_detection_off() {
+    let (up, _heads) = recording_upstream();
+    let dir = TempDir::new("auth-nodetect");
+    let store = path_str(&dir.file("audit.db"));
+    let text = format!(
+        "[detect]\nenabled = false\n{}",
+        policy_config(up.addr, &store)
+    );
+    let cfg = write_config(&dir, &text);
+    let gw = Gateway::start(&["--config", &cfg]);
+    let list = rpc(1, "tools/list", json!({}));
+    let r = post_rpc(gw.addr, &list, &[("X-API-Key", BOB)]);
+    assert_eq!(names(&r.json(), "tools", "name"), ["echo", "read_file"]);
+    let r = post_as(gw.addr, "/sse", &list, &[("X-API-Key", BOB)]);
+    assert_eq!(
+        names(&r.sse_messages()[0], "tools", "name"),
+        ["echo", "read_file"]
+    );
+}
+
+#[test]
+fn check_decides_authorization_offline() {
+    let dir = TempDir::new("auth-check");
+    let cfg = write_config(&dir, &policy_config("127.0.0.1:9".parse().unwrap(), ""));
+    let msg = dir.write(
+        "call.json",
+        &rpc(
+            1,
+            "tools/call",
+            json!({"name": "write_file", "arguments": {}}),
+        ),
+    );
+    let run = |identity: &str, extra: &[&str]| {
+        Command::new(bin())
+            .args([
+                "check",
+                &path_str(&msg),
+                "--config",
+                &cfg,
+                "--identity",
+                identity,
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .expect("run check")
+    };
+    let out = run("acme/bob", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["authorization"]["decision"], "deny", "{v}");
+    assert_eq!(v["authorization"]["reason"], "tool_denied");
+    assert_eq!(v["authorization"]["rule"], "policy.default \"deny\"");
+    let out = run("acme/alice", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["authorization"]["decision"], "allow", "{v}");
+    // A token caller, by its roles.
+    let out = run("acme/carol", &["--roles", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run("acme/nobody", &[]);
+    assert!(!out.status.success());
 }

@@ -347,6 +347,12 @@ pub(crate) fn tenants(
                     format!("the key of `{}` is listed twice", key.subject),
                 );
             }
+            if allow_none && key.subject == "anonymous" {
+                issues.add(
+                    p("keys"),
+                    "`anonymous` is the subject of callers without a key (auth lists none)",
+                );
+            }
             for role in &key.roles {
                 if !roles.iter().any(|(n, _)| n == role) {
                     issues.add(
@@ -719,6 +725,121 @@ mod tests {
         assert!(parse_hash("sha256:xyz").is_err());
         assert!(parse_hash(&text.replace("sha256:", "md5:")).is_err());
         assert!(parse_hash(&format!("{}g", &text[..70])).is_err());
+    }
+
+    fn issues(text: &str) -> Vec<String> {
+        let base = "[[upstreams]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\n[[routes]]\npath = \"/mcp\"\nupstream = \"a\"\n[[routes]]\npath = \"/b\"\nupstream = \"a\"\nauth = \"none\"\n";
+        match crate::config::load_text(
+            Some(Path::new("t.toml")),
+            &format!("{base}{text}"),
+            &crate::config::Overrides::default(),
+        ) {
+            Ok(_) => Vec::new(),
+            Err(crate::config::ConfigError::Invalid(v)) => v
+                .into_iter()
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn tenant_problems_are_issues_with_key_paths() {
+        let h = hash_text(&hash_key(b"k"));
+        let ok = format!("[[tenants]]\nname = \"t\"\nroutes = [\"/mcp\"]\nauth = [\"api_key\"]\n[[tenants.keys]]\nsubject = \"s\"\nhash = \"{h}\"\n");
+        assert!(issues(&ok).is_empty(), "{:?}", issues(&ok));
+        let has = |text: &str, want: &str| {
+            let found = issues(text);
+            assert!(
+                found.iter().any(|i| i.starts_with(want)),
+                "{want} not in {found:?}"
+            );
+        };
+        has(
+            &ok.replace("api_key\"]", "magic\"]"),
+            "tenants[0].auth[0]: `magic`",
+        );
+        has(&ok.replace(&h, "sha256:00"), "tenants[0].keys[0].hash");
+        has(
+            &format!("{ok}roles = [\"ghost\"]\n"),
+            "tenants[0].keys: `s` has role `ghost`",
+        );
+        has(
+            &ok.replace("[\"/mcp\"]", "[\"/mcp\", \"/b\"]"),
+            "routes[1].auth",
+        );
+        has(
+            &ok.replace("[\"/mcp\"]", "[\"/nope\"]"),
+            "tenants[0].routes[0]: no route",
+        );
+        has(&ok.replace("[\"/mcp\"]", "[\"/b\"]"), "routes[");
+        has(
+            &format!("{ok}[[tenants]]\nname = \"u\"\nroutes = [\"/mcp\"]\nauth = [\"none\"]\n"),
+            "tenants[1].routes[0]: route `/mcp` is already owned",
+        );
+        has(
+            &ok.replace("api_key\"]", "jwt\"]"),
+            "tenants[0].jwt: auth lists jwt",
+        );
+        has(
+            &format!("{ok}[tenants.jwt]\nsecret = \"short\"\n"),
+            "tenants[0].jwt: add",
+        );
+        has(
+            &format!(
+                "{}[tenants.jwt]\nsecret = \"short\"\n",
+                ok.replace("api_key\"]", "api_key\", \"jwt\"]")
+            ),
+            "tenants[0].jwt: the HS256 secret",
+        );
+        has(&format!("{ok}[[tenants.arguments]]\ntool = \"x\"\nargument = \"p\"\nglob = \"a\"\nmin = 1\n"), "tenants[0].arguments[0]: set exactly one");
+        has(
+            &format!(
+                "{ok}[[tenants.arguments]]\ntool = \"x\"\nargument = \"p\"\npattern = \"(\"\n"
+            ),
+            "tenants[0].arguments[0].pattern",
+        );
+        has(
+            &format!("{ok}[tenants.policy]\ndefault = \"maybe\"\n"),
+            "tenants[0].policy.default",
+        );
+        has(
+            &format!("{ok}[tenants.oauth]\nresource = \"mcp.example.com\"\n"),
+            "tenants[0].oauth.resource",
+        );
+        has(
+            &format!("{ok}[tenants.roles.r]\ndefault = \"deny\"\n"),
+            "tenants[0].roles.r.default",
+        );
+    }
+
+    #[test]
+    fn upstream_credentials_need_exactly_one_source() {
+        let mut i = Issues(Vec::new());
+        let raw = RawCredential {
+            bearer: Some("t".into()),
+            value: Some("v".into()),
+            ..Default::default()
+        };
+        assert!(credential(&raw, "u", &mut i, Path::new(".")).0.is_none());
+        assert_eq!(i.0.len(), 1);
+        let raw = RawCredential {
+            bearer: Some("tok".into()),
+            ..Default::default()
+        };
+        let (c, _) = credential(&raw, "u", &mut i, Path::new("."));
+        let c = c.unwrap();
+        assert_eq!(
+            (c.header.as_str(), c.value.as_slice()),
+            ("Authorization", &b"Bearer tok"[..])
+        );
+        let raw = RawCredential {
+            header: Some("Bad Header".into()),
+            value: Some("x\r\ny".into()),
+            ..Default::default()
+        };
+        assert!(credential(&raw, "u", &mut i, Path::new(".")).0.is_none());
+        assert_eq!(i.0.len(), 3, "{:?}", i.0);
     }
 
     #[test]

@@ -296,6 +296,36 @@ impl TenantTable {
         Ok(())
     }
 
+    /// A configured caller by subject (a key's, or `anonymous`), for `mcpguard check`.
+    pub fn by_subject(&self, subject: &str) -> Option<&Principal> {
+        self.principals
+            .iter()
+            .chain(self.anonymous.as_ref())
+            .find(|p| &*p.subject == subject)
+    }
+
+    /// Every check the `authorize` phase makes for one message: the method, the object it
+    /// names, and (for `tools/call`) the arguments. `arguments` is asked for only when a
+    /// constraint names the tool.
+    pub fn authorize_message<'v>(
+        &self,
+        p: &Principal,
+        method: &str,
+        name: Option<&str>,
+        arguments: impl FnOnce() -> Option<&'v serde_json::Value>,
+    ) -> Result<(), (Denied, Kind)> {
+        self.check(p, Kind::Method, method)
+            .map_err(|d| (d, Kind::Method))?;
+        if let (Some(kind), Some(name)) = (object_kind(method), name) {
+            self.check(p, kind, name).map_err(|d| (d, kind))?;
+            if kind == Kind::Tool && self.constrains(name) {
+                self.check_arguments(name, arguments())
+                    .map_err(|d| (d, Kind::Tool))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The principal of an API key: one SHA-256, one map lookup by the hash, and a
     /// constant-time comparison of the stored hash with the computed one.
     pub fn api_key(&self, key: &[u8]) -> Option<&Principal> {
@@ -332,8 +362,23 @@ impl TenantTable {
         }
         Err(Denied {
             reason: reason(kind),
-            rule: "policy.default \"deny\"".into(),
+            rule: DEFAULT_DENY_RULE.into(),
         })
+    }
+
+    /// The roles whose allow rules name this `kind` and `name` and whose deny rules do not
+    /// (for a step-up challenge's `scope`).
+    pub fn granting_roles(&self, kind: Kind, name: &str) -> Vec<&str> {
+        let k = kind as usize;
+        self.roles
+            .iter()
+            .zip(&self.role_names)
+            .filter(|(set, _)| {
+                set.rules.allow[k].iter().any(|g| glob(g, name))
+                    && !set.rules.deny[k].iter().any(|g| glob(g, name))
+            })
+            .map(|(_, n)| &**n)
+            .collect()
     }
 
     /// Whether `p` may see (and so use) this list item; the list filter asks this.
@@ -341,6 +386,9 @@ impl TenantTable {
         self.check(p, kind, name).is_ok()
     }
 }
+
+/// The `data.rule` of a refusal by `policy.default = "deny"`.
+pub const DEFAULT_DENY_RULE: &str = "policy.default \"deny\"";
 
 /// Methods a default-deny tenant allows without an `allow_methods` rule: the session
 /// lifecycle, and the list/call/read/get methods whose objects the tool, resource and prompt

@@ -85,7 +85,8 @@ pub fn server_message(
     );
     let (envelope, verdict) = match scanned {
         Ok(x) => x,
-        Err(e) if enabled => {
+        // Fail closed when detection is on, and for a caller whose lists must be filtered.
+        Err(e) if enabled || lists.is_some() => {
             return Filtered {
                 is_response: false,
                 outcome: Outcome::Invalid(match carrier {

@@ -97,6 +97,9 @@ pub struct AuditQuery {
     pub decision: Option<String>,
     pub upstream: Option<String>,
     pub tool: Option<String>,
+    /// Rows of callers of this tenant, and of this subject.
+    pub tenant: Option<String>,
+    pub subject: Option<String>,
     /// Rows with at least one finding of this rule id (exact).
     pub rule: Option<String>,
     /// Rows with at least one finding of this family (exact).
@@ -163,6 +166,8 @@ pub fn query_audit(store: &Store, q: &AuditQuery) -> Result<Vec<AuditRow>, Store
         ("decision", &q.decision),
         ("upstream", &q.upstream),
         ("tool", &q.tool),
+        ("tenant", &q.tenant),
+        ("subject", &q.subject),
     ] {
         if let Some(v) = value {
             sql.push_str(" AND ");
