@@ -50,7 +50,7 @@ allow_tools = ["*"]
 {keys}"#
     );
     let model = load_text(Some(Path::new("bench.toml")), &text, &Overrides::default()).unwrap();
-    AuthTable::build(&model)
+    AuthTable::build(&model, &Default::default())
 }
 
 fn benches(c: &mut Criterion) {
@@ -95,10 +95,10 @@ fn benches(c: &mut Criterion) {
 
 fn jwt_benches(c: &mut Criterion) {
     use mcpguard::config::auth::JwtConfig;
-    use mcpguard::pipeline::jwt::{sign_hs256, verify, TokenCache};
+    use mcpguard::pipeline::jwt::{sign_hs256, verify, TokenCache, Verifier};
     let secret = b"an-hs256-secret-of-at-least-32-bytes!";
     let cfg = JwtConfig {
-        secret: secret.to_vec(),
+        keys: mcpguard::config::auth::JwtKeys::Secret(secret.to_vec()),
         issuer: Some("https://idp.example.com".into()),
         audience: Some("https://mcp.example.com/mcp".into()),
         leeway: std::time::Duration::from_secs(60),
@@ -117,7 +117,7 @@ fn jwt_benches(c: &mut Criterion) {
             verify(
                 black_box(token.as_bytes()),
                 &cfg,
-                &key,
+                Verifier::Hmac(&key),
                 "acme",
                 1_800_000_000,
             )
@@ -126,7 +126,14 @@ fn jwt_benches(c: &mut Criterion) {
     });
     let auth = table();
     let t = &auth.tenants[0];
-    let claims = verify(token.as_bytes(), &cfg, &key, "acme", 1_800_000_000).unwrap();
+    let claims = verify(
+        token.as_bytes(),
+        &cfg,
+        Verifier::Hmac(&key),
+        "acme",
+        1_800_000_000,
+    )
+    .unwrap();
     let p = std::rc::Rc::new(t.principal(
         &claims.subject,
         &claims.roles,
@@ -134,11 +141,11 @@ fn jwt_benches(c: &mut Criterion) {
         [0; 32],
     ));
     let cache = TokenCache::default();
-    cache.put(hash_key(token.as_bytes()), 1, &claims, p);
+    cache.put(hash_key(token.as_bytes()), (1, 0), &claims, p);
     c.bench_function("auth/jwt_cache_hit", |b| {
         b.iter(|| {
             let h = hash_key(black_box(token.as_bytes()));
-            cache.get(&h, 1, 0, 1_800_000_000).is_some()
+            cache.get(&h, (1, 0), 0, 1_800_000_000).is_some()
         })
     });
 }

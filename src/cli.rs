@@ -197,7 +197,7 @@ fn authorize(
     let (tenant_name, subject) = identity
         .split_once('/')
         .context("--identity: TENANT/SUBJECT")?;
-    let table = AuthTable::build(model);
+    let table = AuthTable::build(model, &Default::default());
     let tenant = table
         .tenants
         .iter()

@@ -267,6 +267,8 @@ fn serve(
         .and_then(|p| mcpguard::control::watch::PinsWatch::open(p, running.shared.clone()));
     mcpguard::control::watch::spawn(reloader.clone(), pins, shutdown.clone())
         .context("cannot start the watch thread")?;
+    mcpguard::control::jwks::spawn(reloader.jwks(), shutdown.clone())
+        .context("cannot start the JWKS thread")?;
     if let Some(admin) = settings.admin {
         let state = mcpguard::control::ControlState {
             store: running

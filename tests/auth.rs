@@ -823,7 +823,10 @@ allow_tools = ["add"]
     refused(bearer(&foreign), "auth_invalid");
     let good_token = token(json!({}));
     let (_, rest) = good_token.split_once('.').unwrap();
-    refused(format!("Bearer eyJhbGciOiJub25lIn0.{rest}"), "auth_invalid");
+    refused(
+        format!("Bearer eyJhbGciOiJub25lIn0.{rest}"),
+        "auth_wrong_algorithm",
+    );
     refused(bearer("not-a-jwt"), "auth_invalid");
 }
 

@@ -90,10 +90,30 @@ pub struct ArgRule {
     pub check: ArgCheck,
 }
 
-/// `[tenants.jwt]`: HS256 tokens.
+/// Where a tenant's token keys come from.
+#[derive(Clone, PartialEq)]
+pub enum JwtKeys {
+    /// HS256 with a shared secret.
+    Secret(Vec<u8>),
+    /// RS256 / ES256 / EdDSA public keys from a JWKS URL.
+    Jwks(JwksSource),
+}
+
+/// `jwt.jwks_url` and its fetch settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksSource {
+    /// As written in the file.
+    pub url: String,
+    pub parsed: crate::config::url::UpstreamUrl,
+    pub ca_file: Option<PathBuf>,
+    pub refresh: Duration,
+    pub min_refetch: Duration,
+}
+
+/// `[tenants.jwt]`: HS256 tokens, or asymmetric ones from a JWKS.
 #[derive(Clone, PartialEq)]
 pub struct JwtConfig {
-    pub secret: Vec<u8>,
+    pub keys: JwtKeys,
     pub issuer: Option<String>,
     /// The `aud` a token must carry: `audience`, else the `oauth.resource` (RFC 8707).
     pub audience: Option<String>,
@@ -106,7 +126,12 @@ pub struct JwtConfig {
 
 impl fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = match &self.keys {
+            JwtKeys::Secret(_) => "secret".to_string(),
+            JwtKeys::Jwks(j) => j.url.clone(),
+        };
         f.debug_struct("JwtConfig")
+            .field("keys", &keys)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -437,9 +462,25 @@ fn jwt_config(
     base_dir: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Option<JwtConfig> {
-    let secret = match (&raw.secret, &raw.secret_file, &raw.secret_env) {
-        (Some(s), None, None) => Some(s.clone().into_bytes()),
-        (None, Some(f), None) => {
+    let duration =
+        |value: &Option<String>, key: &str, default: Duration, issues: &mut Issues| match value {
+            None => default,
+            Some(v) => match crate::config::duration::parse_duration(v) {
+                Ok(d) => d,
+                Err(e) => {
+                    issues.add(format!("{path}.{key}"), e);
+                    default
+                }
+            },
+        };
+    let keys = match (
+        &raw.secret,
+        &raw.secret_file,
+        &raw.secret_env,
+        &raw.jwks_url,
+    ) {
+        (Some(s), None, None, None) => Some(s.clone().into_bytes()),
+        (None, Some(f), None, None) => {
             let full = base_dir.join(f);
             files.push(full.clone());
             match std::fs::read(&full) {
@@ -453,7 +494,7 @@ fn jwt_config(
                 }
             }
         }
-        (None, None, Some(name)) => match std::env::var(name) {
+        (None, None, Some(name), None) => match std::env::var(name) {
             Ok(v) => Some(v.into_bytes()),
             Err(_) => {
                 issues.add(
@@ -463,27 +504,82 @@ fn jwt_config(
                 None
             }
         },
+        (None, None, None, Some(url)) => {
+            let parsed = match crate::config::url::UpstreamUrl::parse(url) {
+                Ok(u) => u,
+                Err(e) => {
+                    issues.add(format!("{path}.jwks_url"), e);
+                    return None;
+                }
+            };
+            let refresh = duration(
+                &raw.jwks_refresh,
+                "jwks_refresh",
+                Duration::from_secs(300),
+                issues,
+            );
+            let min_refetch = duration(
+                &raw.jwks_min_refetch,
+                "jwks_min_refetch",
+                Duration::from_secs(10),
+                issues,
+            );
+            if refresh < Duration::from_secs(1) {
+                issues.add(format!("{path}.jwks_refresh"), "at least 1s");
+            }
+            if raw.jwks_ca_file.is_some() && !parsed.tls {
+                issues.add(
+                    format!("{path}.jwks_ca_file"),
+                    "only for an https:// jwks_url",
+                );
+            }
+            return Some(JwtConfig {
+                keys: JwtKeys::Jwks(JwksSource {
+                    url: url.clone(),
+                    parsed,
+                    ca_file: raw.jwks_ca_file.as_ref().map(|f| base_dir.join(f)),
+                    refresh,
+                    min_refetch,
+                }),
+                ..common(
+                    raw,
+                    oauth,
+                    duration(&raw.leeway, "leeway", Duration::from_secs(60), issues),
+                )
+            });
+        }
         _ => {
-            issues.add(path, "set exactly one of secret, secret_file, secret_env");
+            issues.add(
+                path,
+                "set exactly one of secret, secret_file, secret_env, jwks_url",
+            );
             None
         }
     }?;
-    if secret.len() < 32 {
+    if raw.jwks_ca_file.is_some() || raw.jwks_refresh.is_some() || raw.jwks_min_refetch.is_some() {
+        issues.add(
+            path,
+            "jwks_ca_file, jwks_refresh and jwks_min_refetch need jwks_url",
+        );
+    }
+    if keys.len() < 32 {
         issues.add(path, "the HS256 secret must be at least 32 bytes");
         return None;
     }
-    let leeway = match &raw.leeway {
-        None => Duration::from_secs(60),
-        Some(v) => match crate::config::duration::parse_duration(v) {
-            Ok(d) => d,
-            Err(e) => {
-                issues.add(format!("{path}.leeway"), e);
-                Duration::from_secs(60)
-            }
-        },
-    };
     Some(JwtConfig {
-        secret,
+        keys: JwtKeys::Secret(keys),
+        ..common(
+            raw,
+            oauth,
+            duration(&raw.leeway, "leeway", Duration::from_secs(60), issues),
+        )
+    })
+}
+
+/// The settings HS256 and JWKS tokens share (`keys` is a placeholder the caller replaces).
+fn common(raw: &RawJwt, oauth: Option<&OauthMeta>, leeway: Duration) -> JwtConfig {
+    JwtConfig {
+        keys: JwtKeys::Secret(Vec::new()),
         issuer: raw.issuer.clone(),
         audience: raw
             .audience
@@ -493,7 +589,7 @@ fn jwt_config(
         subject_claim: raw.subject_claim.clone().unwrap_or_else(|| "sub".into()),
         roles_claim: raw.roles_claim.clone().unwrap_or_else(|| "roles".into()),
         tenant_claim: raw.tenant_claim.clone(),
-    })
+    }
 }
 
 fn oauth_meta(raw: &RawOauth, path: &str, issues: &mut Issues) -> Option<OauthMeta> {

@@ -141,10 +141,19 @@ pub struct RawTenant {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawJwt {
-    /// Exactly one of the three: the HS256 shared secret (≥ 32 bytes).
+    /// Exactly one of the four: the HS256 shared secret (≥ 32 bytes), or a JWKS URL.
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
     pub secret_env: Option<String>,
+    /// RS256 / ES256 / EdDSA keys from this `http://` or `https://` URL (fetched by the control
+    /// thread).
+    pub jwks_url: Option<String>,
+    /// CA bundle for an `https` JWKS URL (platform roots otherwise).
+    pub jwks_ca_file: Option<PathBuf>,
+    /// How often the JWKS is fetched again (default 5m).
+    pub jwks_refresh: Option<String>,
+    /// The shortest time between two fetches that an unknown `kid` asks for (default 10s).
+    pub jwks_min_refetch: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway: Option<String>,

@@ -2,6 +2,7 @@
 //! touches a reactor): the admin listener (health probes, Prometheus metrics, `POST
 //! /config/reload`), the configuration reloader and the file and pin watch.
 
+pub mod jwks;
 pub mod reload;
 pub mod watch;
 

@@ -107,6 +107,7 @@ pub struct Reloader {
     live: Arc<Live>,
     state: Mutex<State>,
     pub counters: ReloadCounters,
+    jwks: Arc<crate::pipeline::jwks::JwksRegistry>,
 }
 
 impl Reloader {
@@ -124,7 +125,9 @@ impl Reloader {
         counters
             .last_success_unix
             .store(now_unix(), Ordering::Relaxed);
+        let jwks = builder.jwks();
         let reloader = Arc::new(Reloader {
+            jwks,
             file,
             overrides,
             live: live.clone(),
@@ -143,6 +146,11 @@ impl Reloader {
 
     pub fn generation(&self) -> u64 {
         self.live.generation()
+    }
+
+    /// The JWKS sets the snapshots use (fetched by `control::jwks`).
+    pub fn jwks(&self) -> Arc<crate::pipeline::jwks::JwksRegistry> {
+        self.jwks.clone()
     }
 
     pub fn live(&self) -> &Arc<Live> {

@@ -3,8 +3,9 @@
 //! and its roles. The `authenticate` and `authorize` phases and the list filter read it; nothing
 //! here allocates on a request that is allowed.
 
-use crate::config::auth::{ArgCheck, JwtConfig, Kind, Rules};
+use crate::config::auth::{ArgCheck, JwtConfig, JwtKeys, Kind, Rules};
 use crate::config::{Model, Tenant};
+use crate::pipeline::jwks::{JwksRegistry, JwksSet};
 use std::collections::HashMap;
 
 /// How a caller authenticated.
@@ -69,7 +70,7 @@ pub struct TenantTable {
     /// Default-deny, argument constraints or a tenant-wide deny rule restrict every caller.
     base_restricted: bool,
     index: usize,
-    jwt: Option<(JwtConfig, ring::hmac::Key)>,
+    jwt: Option<(JwtConfig, TokenKeys)>,
     /// The `WWW-Authenticate` parameters after `Bearer realm="mcpguard"` for this tenant
     /// (`resource_metadata`, `scope`), or "".
     pub challenge: Box<str>,
@@ -84,6 +85,14 @@ fn challenge(t: &Tenant) -> Box<str> {
         c.push_str(&format!(", scope=\"{}\"", o.scopes_supported.join(" ")));
     }
     c.into()
+}
+
+/// What verifies a tenant's tokens.
+pub enum TokenKeys {
+    /// HS256.
+    Hmac(ring::hmac::Key),
+    /// The tenant's JWKS, shared with the control thread that fetches it.
+    Jwks(std::sync::Arc<JwksSet>),
 }
 
 /// A compiled `[[tenants.arguments]]` entry.
@@ -137,20 +146,21 @@ pub struct Denied {
 }
 
 impl AuthTable {
-    pub fn build(model: &Model) -> Self {
+    /// `jwks` gives each `jwt.jwks_url` its key set (kept across snapshots).
+    pub fn build(model: &Model, jwks: &JwksRegistry) -> Self {
         Self {
             tenants: model
                 .tenants
                 .iter()
                 .enumerate()
-                .map(|(i, t)| TenantTable::build(i, t))
+                .map(|(i, t)| TenantTable::build(i, t, jwks))
                 .collect(),
         }
     }
 }
 
 impl TenantTable {
-    fn build(index: usize, t: &Tenant) -> Self {
+    fn build(index: usize, t: &Tenant, jwks: &JwksRegistry) -> Self {
         let roles: Vec<RuleSet> = t
             .roles
             .iter()
@@ -210,8 +220,13 @@ impl TenantTable {
             arguments,
             base_restricted,
             jwt: t.jwt.clone().map(|j| {
-                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &j.secret);
-                (j, key)
+                let keys = match &j.keys {
+                    JwtKeys::Secret(s) => {
+                        TokenKeys::Hmac(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, s))
+                    }
+                    JwtKeys::Jwks(src) => TokenKeys::Jwks(jwks.get(src)),
+                };
+                (j, keys)
             }),
             challenge: challenge(t),
         };
@@ -254,8 +269,8 @@ impl TenantTable {
         }
     }
 
-    /// The tenant's HS256 settings and key, when its `auth` lists `jwt`.
-    pub fn jwt(&self) -> Option<&(JwtConfig, ring::hmac::Key)> {
+    /// The tenant's token settings and keys, when its `auth` lists `jwt`.
+    pub fn jwt(&self) -> Option<&(JwtConfig, TokenKeys)> {
         self.jwt.as_ref()
     }
 
@@ -515,7 +530,7 @@ mod tests {
                 ArgCheck::OneOf(vec!["asc".into(), "desc".into()]),
             ),
         ];
-        let t = TenantTable::build(0, &t);
+        let t = TenantTable::build(0, &t, &Default::default());
         assert!(t.anonymous.as_ref().unwrap().restricted);
         assert!(t.constrains("read_file") && !t.constrains("echo"));
         let ok = |tool: &str, args| t.check_arguments(tool, Some(&args)).is_ok();
@@ -582,7 +597,7 @@ mod tests {
             jwt: None,
             oauth: None,
         };
-        TenantTable::build(0, &t)
+        TenantTable::build(0, &t, &Default::default())
     }
 
     #[test]

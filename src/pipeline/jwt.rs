@@ -1,5 +1,8 @@
-//! HS256 bearer tokens (RFC 7519): the signature checked with `ring::hmac` (constant time),
-//! `alg` held to exactly `HS256` (so `none`, and an RS256 header over an HMAC, are refused),
+//! Bearer tokens (RFC 7519): HS256 checked with `ring::hmac` (constant time), `alg` held to
+//! exactly `HS256` (so `none`, and an RS256 header over an HMAC, are refused); or RS256, ES256
+//! and EdDSA against a tenant's JWKS ([`crate::pipeline::jwks`]), where `alg` must be the one
+//! the key named by `kid` verifies (so `none`, and an HS256 token "signed" with the public key,
+//! are refused);
 //! `exp` / `nbf` with leeway, `iss` and `aud` (RFC 8707: a token for another resource is
 //! refused); then the configured claims name the subject and roles. Verified tokens are kept
 //! per worker ([`TokenCache`]), so a token costs one SHA-256 and a map lookup after its first
@@ -7,6 +10,7 @@
 
 use crate::config::auth::JwtConfig;
 use crate::pipeline::auth::Principal;
+use crate::pipeline::jwks::{Alg, KeySet};
 use base64::Engine as _;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -29,11 +33,21 @@ pub fn looks_like_jwt(token: &[u8]) -> bool {
     token.starts_with(b"eyJ") && token.iter().filter(|&&b| b == b'.').count() == 2
 }
 
-/// Verifies `token` at `now` (Unix seconds). The error is the stable reason.
+/// What checks a token's signature.
+#[derive(Clone, Copy)]
+pub enum Verifier<'a> {
+    /// HS256 with the tenant's secret.
+    Hmac(&'a ring::hmac::Key),
+    /// RS256 / ES256 / EdDSA with the keys of the tenant's JWKS.
+    Jwks(&'a KeySet),
+}
+
+/// Verifies `token` at `now` (Unix seconds). The error is the stable reason;
+/// `auth_unknown_key` means the JWKS has no key for the token's `kid` (ask for a refetch).
 pub fn verify(
     token: &[u8],
     cfg: &JwtConfig,
-    key: &ring::hmac::Key,
+    key: Verifier<'_>,
     tenant: &str,
     now: u64,
 ) -> Result<Claims, &'static str> {
@@ -50,12 +64,25 @@ pub fn verify(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or("auth_invalid")?;
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") || header.get("crit").is_some() {
+    if header.get("crit").is_some() {
         return Err("auth_invalid");
     }
+    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let sig = b64.decode(s).map_err(|_| "auth_invalid")?;
-    let signed = &text[..h.len() + 1 + p.len()];
-    ring::hmac::verify(key, signed.as_bytes(), &sig).map_err(|_| "auth_invalid")?;
+    let signed = &text.as_bytes()[..h.len() + 1 + p.len()];
+    match key {
+        Verifier::Hmac(key) => {
+            if alg != "HS256" {
+                return Err("auth_wrong_algorithm");
+            }
+            ring::hmac::verify(key, signed, &sig).map_err(|_| "auth_invalid")?;
+        }
+        Verifier::Jwks(set) => {
+            let alg = Alg::from_name(alg).ok_or("auth_wrong_algorithm")?;
+            let kid = header.get("kid").and_then(Value::as_str);
+            verify_jwks(set, alg, kid, signed, &sig)?;
+        }
+    }
     let claims: Value = b64
         .decode(p)
         .ok()
@@ -124,6 +151,37 @@ pub fn verify(
     })
 }
 
+/// The key `kid` names must verify `alg`; without a `kid`, one key of that algorithm must
+/// verify the signature.
+fn verify_jwks(
+    set: &KeySet,
+    alg: Alg,
+    kid: Option<&str>,
+    signed: &[u8],
+    sig: &[u8],
+) -> Result<(), &'static str> {
+    let mut seen = false;
+    for k in set.candidates(kid) {
+        if k.alg != alg {
+            continue;
+        }
+        seen = true;
+        if k.verify(signed, sig) {
+            return Ok(());
+        }
+    }
+    if seen {
+        return Err("auth_invalid");
+    }
+    match kid {
+        // The kid is known, for another algorithm.
+        Some(_) if set.candidates(kid).next().is_some() => Err("auth_wrong_algorithm"),
+        Some(_) => Err("auth_unknown_key"),
+        None if set.keys.is_empty() => Err("auth_unknown_key"),
+        None => Err("auth_wrong_algorithm"),
+    }
+}
+
 /// Tokens this worker verified: SHA-256 of the token → the principal, for the snapshot
 /// generation and tenant it was verified under, until it expires. Reactor-local.
 #[derive(Default)]
@@ -133,6 +191,8 @@ pub struct TokenCache {
 
 struct Cached {
     generation: u64,
+    /// The JWKS version it was verified under (0 for HS256).
+    keys: u64,
     tenant: usize,
     valid_from: u64,
     valid_until: u64,
@@ -146,20 +206,27 @@ impl TokenCache {
     pub fn get(
         &self,
         hash: &[u8; 32],
-        generation: u64,
+        (generation, keys): (u64, u64),
         tenant: usize,
         now: u64,
     ) -> Option<Rc<Principal>> {
         let map = self.map.borrow();
         let c = map.get(hash)?;
         (c.generation == generation
+            && c.keys == keys
             && c.tenant == tenant
             && now >= c.valid_from
             && now < c.valid_until)
             .then(|| c.principal.clone())
     }
 
-    pub fn put(&self, hash: [u8; 32], generation: u64, claims: &Claims, principal: Rc<Principal>) {
+    pub fn put(
+        &self,
+        hash: [u8; 32],
+        (generation, keys): (u64, u64),
+        claims: &Claims,
+        principal: Rc<Principal>,
+    ) {
         let mut map = self.map.borrow_mut();
         if map.len() >= CAPACITY {
             map.clear();
@@ -168,6 +235,7 @@ impl TokenCache {
             hash,
             Cached {
                 generation,
+                keys,
                 tenant: principal.tenant,
                 valid_from: claims.valid_from,
                 valid_until: claims.valid_until,
@@ -182,6 +250,18 @@ impl TokenCache {
             map.retain(|_, c| now < c.valid_until);
         }
     }
+}
+
+/// A compact JWS of `header` and `claims`, signed by `sign` over `head.body` (tests).
+pub fn sign_jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let sig = sign(input.as_bytes());
+    format!("{input}.{}", b64.encode(sig))
 }
 
 /// Signs `claims` as an HS256 token (tests and benches).
@@ -205,7 +285,7 @@ mod tests {
 
     fn cfg() -> JwtConfig {
         JwtConfig {
-            secret: SECRET.to_vec(),
+            keys: crate::config::auth::JwtKeys::Secret(SECRET.to_vec()),
             issuer: Some("https://idp".into()),
             audience: Some("https://gw/mcp".into()),
             leeway: Duration::from_secs(30),
@@ -217,7 +297,7 @@ mod tests {
 
     fn check(token: &str, now: u64) -> Result<Claims, &'static str> {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET);
-        verify(token.as_bytes(), &cfg(), &key, "acme", now)
+        verify(token.as_bytes(), &cfg(), Verifier::Hmac(&key), "acme", now)
     }
 
     fn claims(extra: Value) -> Value {
@@ -260,7 +340,10 @@ mod tests {
         let (_, rest) = good.split_once('.').unwrap();
         for alg in ["none", "RS256", "HS512"] {
             let head = b64.encode(format!(r#"{{"alg":"{alg}"}}"#));
-            assert_eq!(check(&format!("{head}.{rest}"), 500), Err("auth_invalid"));
+            assert_eq!(
+                check(&format!("{head}.{rest}"), 500),
+                Err("auth_wrong_algorithm")
+            );
         }
         let unsigned = format!("{}.", &good[..good.rfind('.').unwrap()]);
         assert_eq!(check(&unsigned, 500), Err("auth_invalid"));

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod ctx;
 pub mod detect;
 pub mod filter;
+pub mod jwks;
 pub mod jwt;
 pub mod legacy_sse;
 pub mod legacy_streams;

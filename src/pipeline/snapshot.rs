@@ -10,6 +10,7 @@ use crate::config::{Issue, Limits, Model, OriginPattern, Route, UpstreamCredenti
 use crate::detect::engine::Engine;
 use crate::mcp::session::SessionSealer;
 use crate::pipeline::auth::AuthTable;
+use crate::pipeline::jwks::JwksRegistry;
 use crate::upstream::peer::{self, Peer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,8 @@ pub struct Builder {
     /// The last detector set and a fingerprint of the policy it was compiled from: compiling
     /// is most of a rebuild's cost, and a certificate rotation or a route change must not pay it.
     engine: Option<(u64, Arc<Engine>)>,
+    /// The JWKS key sets, kept across builds (the control thread fetches them).
+    jwks: Arc<JwksRegistry>,
 }
 
 impl Default for Builder {
@@ -64,7 +67,13 @@ impl Builder {
             random: Arc::new(SessionSealer::random()),
             given: None,
             engine: None,
+            jwks: Arc::new(JwksRegistry::default()),
         }
+    }
+
+    /// The JWKS sets the snapshots use, for the control thread that fetches them.
+    pub fn jwks(&self) -> Arc<JwksRegistry> {
+        self.jwks.clone()
     }
 
     /// Builds the snapshot of `model`; every problem is reported, none is skipped.
@@ -124,7 +133,7 @@ impl Builder {
             session_ttl: model.session_ttl,
             upstreams,
             routes: model.routes.clone(),
-            auth: AuthTable::build(model),
+            auth: AuthTable::build(model, &self.jwks),
             oauth_metadata: model
                 .tenants
                 .iter()

@@ -5,7 +5,9 @@
 //!
 //! An HS256 token (`[tenants.jwt]`, `auth` lists `jwt`) comes as `Authorization: Bearer <jwt>`
 //! and is verified once per worker, then cached until it expires (401 `auth_invalid`,
-//! `auth_expired`, `auth_not_yet_valid`, `auth_wrong_issuer`, `auth_wrong_audience`).
+//! `auth_expired`, `auth_not_yet_valid`, `auth_wrong_issuer`, `auth_wrong_audience`,
+//! `auth_wrong_algorithm`). With `jwt.jwks_url` the keys come from the tenant's JWKS; a `kid`
+//! it lacks is 401 `auth_unknown_key` and asks the control thread for a refetch.
 //! An API key comes in `Authorization: Bearer <key>` or `X-API-Key: <key>` (both at once must
 //! agree). No credential: the tenant's anonymous caller if its `auth` lists `none`, else 401
 //! `auth_missing`. A key the tenant does not know (or a tenant without `api_key`): 401
@@ -16,9 +18,9 @@
 use crate::config::RouteAccess;
 use crate::mcp::session::now_unix;
 use crate::net::Request;
-use crate::pipeline::auth::{AuthMethod, Identity, TenantTable};
+use crate::pipeline::auth::{AuthMethod, Identity, TenantTable, TokenKeys};
 use crate::pipeline::ctx::{Ctx, Reject};
-use crate::pipeline::jwt::{looks_like_jwt, verify};
+use crate::pipeline::jwt::{looks_like_jwt, verify, Verifier};
 use crate::pipeline::phase::Phase;
 use std::rc::Rc;
 
@@ -124,24 +126,47 @@ impl Phase for Authenticate {
     }
 }
 
-/// An HS256 token: from this worker's cache, or verified now (and cached until it expires).
+/// A token: from this worker's cache, or verified now (and cached until it expires). The
+/// cache is keyed by the snapshot generation and, for a JWKS, the key-set version, so a
+/// rotation that removes a key refuses its tokens from the next request on.
 fn token_identity<'a>(
     cx: &Ctx<'a>,
     tenant: &TenantTable,
     token: &[u8],
 ) -> Result<Identity<'a>, &'static str> {
-    let Some((cfg, key)) = tenant.jwt() else {
+    let Some((cfg, keys)) = tenant.jwt() else {
         return Err("auth_invalid");
     };
     let now = now_unix();
     let hash = crate::config::auth::hash_key(token);
     let generation = cx.snap.generation;
-    if let Some(p) = cx.w.tokens.get(&hash, generation, tenant_index(cx), now) {
+    let jwks = match keys {
+        TokenKeys::Hmac(_) => None,
+        TokenKeys::Jwks(set) => Some((set, set.keys())),
+    };
+    let version = (generation, jwks.as_ref().map_or(0, |(_, k)| k.version));
+    if let Some(p) = cx.w.tokens.get(&hash, version, tenant_index(cx), now) {
         return Ok(Identity::Token(p));
     }
-    let claims = verify(token, cfg, key, &tenant.name, now)?;
+    let verifier = match (keys, &jwks) {
+        (_, Some((_, k))) => Verifier::Jwks(k),
+        (TokenKeys::Hmac(key), None) => Verifier::Hmac(key),
+        (TokenKeys::Jwks(_), None) => return Err("auth_invalid"),
+    };
+    let claims = match verify(token, cfg, verifier, &tenant.name, now) {
+        Ok(c) => c,
+        Err("auth_unknown_key") => {
+            // Only the control thread fetches; it honours this at most once per
+            // `jwks_min_refetch`.
+            if let Some((set, _)) = &jwks {
+                set.request_refetch();
+            }
+            return Err("auth_unknown_key");
+        }
+        Err(e) => return Err(e),
+    };
     let p = Rc::new(tenant.principal(&claims.subject, &claims.roles, AuthMethod::Jwt, [0; 32]));
-    cx.w.tokens.put(hash, generation, &claims, p.clone());
+    cx.w.tokens.put(hash, version, &claims, p.clone());
     Ok(Identity::Token(p))
 }
 
@@ -158,6 +183,8 @@ fn token_message(reason: &str) -> &'static str {
         "auth_not_yet_valid" => "the token is not valid yet",
         "auth_wrong_issuer" => "the token is from another issuer",
         "auth_wrong_audience" => "the token is for another resource",
+        "auth_wrong_algorithm" => "the token's algorithm is not accepted for its key",
+        "auth_unknown_key" => "the token's signing key is not (yet) known",
         _ => "the token is not valid",
     }
 }
