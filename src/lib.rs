@@ -5,7 +5,7 @@
 //!                          accept (SO_REUSEPORT, one listener per core)   (Streamable HTTP or
 //!                          → TLS (rustls) → hardened HTTP/1.1 codec         legacy HTTP+SSE,
 //!                          → route → Origin check                           http or https)
-//!                          → authenticate (tenant's API keys, by SHA-256)
+//!                          → authenticate (tenant's API keys by SHA-256, HS256 or JWKS tokens)
 //!                          → JSON-RPC inspection (simd-json, scratch copy)
 //!                          → era headers → sealed session id (bound to the identity)
 //!                          → authorize (tenant and role allow/deny globs)
@@ -16,7 +16,7 @@
 //!                            lists filtered to what the caller may use
 //!  store thread: audit records and tool pins → SQLite (WAL)
 //!  control: admin listener (/live /ready /metrics /config, POST /config/reload), the reloader
-//!           (file watch, SIGHUP, admin) publishing snapshots, the pin watch
+//!           (file watch, SIGHUP, admin) publishing snapshots, the pin watch, the JWKS fetcher
 //! ```
 //!
 //! Layering, lowest first. A module imports only modules of lower layers, never its own layer or

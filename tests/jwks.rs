@@ -347,3 +347,81 @@ auth = ["jwt"]
         assert!(text.contains(expect), "{jwt}: {text}");
     }
 }
+
+/// A JWKS served over TLS with a certificate rcgen makes for `localhost`.
+fn https_jwks_server(doc: Value) -> (FakeUpstream, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let pem = ck.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap(),
+    );
+    let server = FakeUpstream::start(move |s, _| {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, s);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match std::io::Read::read(&mut tls, &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let body = doc.to_string();
+        let _ = write!(
+            tls,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tls.conn.send_close_notify();
+        let _ = tls.flush();
+    });
+    (server, pem)
+}
+
+#[test]
+fn jwks_over_https_trusts_jwks_ca_file_only() {
+    let keys = Keys::new();
+    let doc = json!({"keys": [testing::ec_p256("ec-1", keys.ec.public_key().as_ref())]});
+    let (idp, pem) = https_jwks_server(doc);
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).unwrap();
+    let dir = TempDir::new("auth-jwks-https");
+    let ca = dir.write("idp-ca.pem", &pem);
+    let url = format!("https://localhost:{}/jwks", idp.addr.port());
+    let token = keys.es256("ec-1", &claims(json!({})));
+
+    // Trusted through jwks_ca_file: accepted.
+    let cfg = config(&dir, &up.url(), &url);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "jwks_min_refetch",
+        &format!("jwks_ca_file = \"{}\"\njwks_min_refetch", path_str(&ca)),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let gw = Gateway::start(&["--config", &cfg]);
+    let r = init_until_known(gw.addr, &token, Duration::from_secs(10));
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), gw.log());
+    drop(gw);
+
+    // Without it the self-signed certificate is not trusted: no keys, the token is refused.
+    let cfg = config(&dir, &up.url(), &url);
+    let gw = Gateway::start(&["--config", &cfg]);
+    assert!(
+        gw.wait_log("cannot fetch the JWKS", Duration::from_secs(10)),
+        "{}",
+        gw.log()
+    );
+    let r = post_rpc(
+        gw.addr,
+        INIT,
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
+    assert_http_error(&r, 401, "auth_unknown_key");
+}

@@ -210,9 +210,9 @@ impl JwksSet {
         self.refetch.store(true, Ordering::Relaxed);
     }
 
-    /// Whether the control thread should fetch now: never fetched, `refresh` elapsed since the
-    /// last success, a failed fetch `min_refetch` ago, or a refetch request and `min_refetch`
-    /// since the last attempt.
+    /// Whether the control thread should fetch now: never fetched, or `min_refetch` since the
+    /// last attempt and one of: no success yet, `refresh` elapsed since the last success, a
+    /// refetch request.
     pub fn due(&self, now: Instant) -> bool {
         let s = match self.schedule.lock() {
             Ok(s) => s,
@@ -223,11 +223,13 @@ impl JwksSet {
         };
         let since_attempt = now.saturating_duration_since(attempt);
         let calm = since_attempt >= self.source.min_refetch;
-        match s.last_ok {
-            None => calm,
+        // Never sooner than min_refetch after the last attempt, so a failing IdP is not
+        // asked again on every tick.
+        calm && match s.last_ok {
+            None => true,
             Some(ok) => {
                 now.saturating_duration_since(ok) >= self.source.refresh
-                    || (calm && self.refetch.load(Ordering::Relaxed))
+                    || self.refetch.load(Ordering::Relaxed)
             }
         }
     }
@@ -315,5 +317,85 @@ pub mod testing {
     /// An RSA JWK from its modulus and exponent.
     pub fn rsa(kid: &str, n: &[u8], e: &[u8]) -> Value {
         json!({"kty": "RSA", "kid": kid, "alg": "RS256", "n": b64(n), "e": b64(e)})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn source() -> JwksSource {
+        JwksSource {
+            url: "http://idp/jwks".into(),
+            parsed: crate::config::url::UpstreamUrl::parse("http://idp/jwks").unwrap(),
+            ca_file: None,
+            refresh: Duration::from_secs(300),
+            min_refetch: Duration::from_secs(10),
+        }
+    }
+
+    #[test]
+    fn parses_usable_keys_and_skips_the_rest() {
+        let ec = [4u8; 65];
+        let doc = json!({"keys": [
+            testing::ec_p256("ec", &ec),
+            testing::ed25519("ed", &[7; 32]),
+            testing::rsa("rsa", &[1; 256], &[1, 0, 1]),
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "ps", "alg": "PS256", "n": "AQAB", "e": "AQAB"},
+            {"kty": "EC", "crv": "P-256", "kid": "short", "x": "AA", "y": "AA"},
+            {"kty": "OKP", "crv": "X25519", "kid": "x", "x": "AA"},
+            {"kty": "oct", "k": "AA"},
+        ]});
+        let (keys, skipped) = KeySet::parse(doc.to_string().as_bytes()).unwrap();
+        let algs: Vec<_> = keys.iter().map(|k| (k.kid.as_deref(), k.alg)).collect();
+        assert_eq!(
+            algs,
+            [
+                (Some("ec"), Alg::Es256),
+                (Some("ed"), Alg::EdDsa),
+                (Some("rsa"), Alg::Rs256)
+            ]
+        );
+        assert_eq!(skipped, 5);
+        assert!(KeySet::parse(b"{}").is_err());
+        assert!(KeySet::parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn schedule_honours_refresh_refetch_and_min_interval() {
+        let set = JwksSet::new(source());
+        let t0 = Instant::now();
+        assert!(set.due(t0), "never fetched");
+        assert!(set.record(t0, Ok(Vec::new())));
+        assert_eq!(set.keys().version, 1);
+        assert!(!set.due(t0 + Duration::from_secs(1)));
+        // A refetch request waits for min_refetch since the last attempt.
+        set.request_refetch();
+        assert!(!set.due(t0 + Duration::from_secs(5)));
+        assert!(set.due(t0 + Duration::from_secs(10)));
+        // The same keys again: no new version (cached tokens stay valid).
+        assert!(!set.record(t0 + Duration::from_secs(10), Ok(Vec::new())));
+        assert_eq!(set.keys().version, 1);
+        assert!(!set.due(t0 + Duration::from_secs(11)));
+        assert!(set.due(t0 + Duration::from_secs(310)), "refresh");
+        // A failure keeps the keys and retries after min_refetch.
+        set.record(t0 + Duration::from_secs(310), Err(()));
+        assert_eq!(set.keys().version, 1);
+        assert!(!set.due(t0 + Duration::from_secs(315)));
+        assert!(set.due(t0 + Duration::from_secs(320)));
+    }
+
+    #[test]
+    fn registry_shares_sets_and_drops_unused_ones() {
+        let r = JwksRegistry::default();
+        let a = r.get(&source());
+        let b = r.get(&source());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(r.live_sets().len(), 1);
+        drop((a, b));
+        assert!(r.live_sets().is_empty());
     }
 }
