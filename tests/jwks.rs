@@ -174,7 +174,7 @@ fn jwks_rs256_es256_eddsa_rotation_and_refusals() {
         &up.url(),
         &format!("http://{}/.well-known/jwks.json", idp.addr),
     );
-    let gw = Gateway::start(&["--config", &cfg]);
+    let (gw, admin) = start_with_admin(&["--config", &cfg]);
 
     // Each algorithm, through initialize and a tool call.
     let good = claims(json!({}));
@@ -298,6 +298,27 @@ fn jwks_rs256_es256_eddsa_rotation_and_refusals() {
     // The removed key's tokens (even one cached by a worker) are refused now.
     refused(keys.eddsa("ed-1", &good), "auth_unknown_key");
     assert!(gw.log().contains("JWKS keys loaded"), "{}", gw.log());
+    let m = admin_get(admin, "/metrics").text();
+    let url = format!("http://{}/.well-known/jwks.json", idp.addr);
+    assert!(
+        m.contains(&format!("mcpguard_jwks_keys{{url=\"{url}\"}} 2")),
+        "{m}"
+    );
+    // The last refusal asked for one more refetch, which may have happened already.
+    let ok = admin_metric(
+        admin,
+        &format!("mcpguard_jwks_fetches_total{{url=\"{url}\",result=\"success\"}}"),
+    );
+    assert!(
+        ok >= f64::from(after) && ok <= f64::from(after) + 1.0,
+        "{m}"
+    );
+    assert!(
+        m.contains(&format!(
+            "mcpguard_jwks_fetches_total{{url=\"{url}\",result=\"failure\"}} 0"
+        )),
+        "{m}"
+    );
 }
 
 #[test]

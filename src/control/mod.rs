@@ -262,6 +262,47 @@ fn config_metrics(state: &ControlState, out: &mut String) {
     }
     let _ = writeln!(out, "# HELP mcpguard_config_last_reload_success_timestamp_seconds When the configuration in force was loaded\n# TYPE mcpguard_config_last_reload_success_timestamp_seconds gauge\nmcpguard_config_last_reload_success_timestamp_seconds {}", c.last_success_unix.load(Ordering::Relaxed));
     let _ = writeln!(out, "# HELP mcpguard_config_retired_snapshots Replaced configurations still held by requests in flight\n# TYPE mcpguard_config_retired_snapshots gauge\nmcpguard_config_retired_snapshots {}", r.retired());
+    jwks_metrics(r, out);
+}
+
+/// Per JWKS URL (bounded: the configuration names them): fetches, keys, last success.
+fn jwks_metrics(r: &reload::Reloader, out: &mut String) {
+    use std::fmt::Write as _;
+    let sets = r.jwks().live_sets();
+    if sets.is_empty() {
+        return;
+    }
+    let label = |s: &crate::pipeline::jwks::JwksSet| {
+        s.source.url.replace('\\', "\\\\").replace('"', "\\\"")
+    };
+    let _ = writeln!(out, "# HELP mcpguard_jwks_fetches_total JWKS fetches by URL and result\n# TYPE mcpguard_jwks_fetches_total counter");
+    for s in &sets {
+        let url = label(s);
+        let _ = writeln!(
+            out,
+            "mcpguard_jwks_fetches_total{{url=\"{url}\",result=\"success\"}} {}\nmcpguard_jwks_fetches_total{{url=\"{url}\",result=\"failure\"}} {}",
+            s.fetches_ok.load(Ordering::Relaxed),
+            s.fetches_failed.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_jwks_keys Usable keys in the JWKS in force\n# TYPE mcpguard_jwks_keys gauge");
+    for s in &sets {
+        let _ = writeln!(
+            out,
+            "mcpguard_jwks_keys{{url=\"{}\"}} {}",
+            label(s),
+            s.keys().keys.len()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_jwks_last_success_timestamp_seconds When the JWKS was last fetched (0: never)\n# TYPE mcpguard_jwks_last_success_timestamp_seconds gauge");
+    for s in &sets {
+        let _ = writeln!(
+            out,
+            "mcpguard_jwks_last_success_timestamp_seconds{{url=\"{}\"}} {}",
+            label(s),
+            s.fetched_unix.load(Ordering::Relaxed)
+        );
+    }
 }
 
 fn detect_metrics(state: &ControlState, out: &mut String) {
