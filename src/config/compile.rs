@@ -93,12 +93,34 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
     );
 
     let tls = s.tls.as_ref().map(|t| {
+        let client_optional = match t.client_auth.as_deref() {
+            None | Some("required") => false,
+            Some("optional") => true,
+            Some(other) => {
+                issues.add(
+                    "server.tls.client_auth",
+                    format!("`{other}`: use required or optional"),
+                );
+                false
+            }
+        };
+        if t.client_auth.is_some() && t.client_ca.is_none() {
+            issues.add(
+                "server.tls.client_auth",
+                "needs server.tls.client_ca (the CA client certificates must chain to)",
+            );
+        }
         let files_of = TlsFiles {
             cert: base_dir.join(&t.cert),
             key: base_dir.join(&t.key),
+            client_ca: t.client_ca.as_ref().map(|c| base_dir.join(c)),
+            client_optional,
         };
         files.push(files_of.cert.clone());
         files.push(files_of.key.clone());
+        if let Some(ca) = &files_of.client_ca {
+            files.push(ca.clone());
+        }
         files_of
     });
 

@@ -129,6 +129,8 @@ fn apply(raw: &mut RawConfig, o: &Overrides) {
         s.tls = Some(raw::RawTls {
             cert: cert.clone(),
             key: key.clone(),
+            client_ca: s.tls.as_ref().and_then(|t| t.client_ca.clone()),
+            client_auth: s.tls.as_ref().and_then(|t| t.client_auth.clone()),
         });
     }
     if let Some(store) = &o.store {

@@ -108,6 +108,10 @@ pub struct OriginPattern {
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// `server.tls.client_ca`: client certificates are verified against it.
+    pub client_ca: Option<PathBuf>,
+    /// `server.tls.client_auth = "optional"`: a client without a certificate is let in.
+    pub client_optional: bool,
 }
 
 /// Settings that take effect only when the gateway starts.

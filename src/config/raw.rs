@@ -46,6 +46,10 @@ pub struct RawServer {
 pub struct RawTls {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// CA bundle (PEM) that client certificates must chain to (mTLS).
+    pub client_ca: Option<PathBuf>,
+    /// `required` (default with `client_ca`) or `optional`.
+    pub client_auth: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -18,7 +18,13 @@ pub enum TlsSetupError {
     Rustls(#[from] rustls::Error),
 }
 
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
+/// `client`: the CA bundle client certificates must chain to, and whether a client may come
+/// without one (`optional`); a certificate that does not verify fails the handshake either way.
+pub fn server_config(
+    cert: &Path,
+    key: &Path,
+    client: Option<(&Path, bool)>,
+) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
     let certs = read_certs(cert)?;
     if certs.is_empty() {
         return Err(TlsSetupError::NoCert(cert.display().to_string()));
@@ -38,10 +44,35 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
         rustls::crypto::ring::kx_group::SECP256R1,
     ];
     let provider = Arc::new(provider);
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key_der)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match client {
+        None => builder.with_no_client_auth(),
+        Some((ca, optional)) => {
+            let mut roots = rustls::RootCertStore::empty();
+            let cas = read_certs(ca)?;
+            if cas.is_empty() {
+                return Err(TlsSetupError::NoCert(ca.display().to_string()));
+            }
+            for c in cas {
+                roots.add(c)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            );
+            let verifier = if optional {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|e| TlsSetupError::Rustls(rustls::Error::General(e.to_string())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(certs, key_der)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

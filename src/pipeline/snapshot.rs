@@ -81,7 +81,11 @@ impl Builder {
         let mut issues = Vec::new();
         let tls = match &model.tls {
             None => None,
-            Some(t) => match crate::net::tls::server_config(&t.cert, &t.key) {
+            Some(t) => match crate::net::tls::server_config(
+                &t.cert,
+                &t.key,
+                t.client_ca.as_deref().map(|ca| (ca, t.client_optional)),
+            ) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     issues.push(issue("server.tls", e.to_string()));
