@@ -204,6 +204,7 @@ fn metrics(state: &ControlState) -> String {
         let _ = writeln!(out, "mcpguard_legacy_answers_total{{path=\"{path}\"}} {v}");
     }
     detect_metrics(state, &mut out);
+    limit_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out
 }
@@ -261,6 +262,61 @@ fn config_metrics(state: &ControlState, out: &mut String) {
     }
     let _ = writeln!(out, "# HELP mcpguard_config_last_reload_success_timestamp_seconds When the configuration in force was loaded\n# TYPE mcpguard_config_last_reload_success_timestamp_seconds gauge\nmcpguard_config_last_reload_success_timestamp_seconds {}", c.last_success_unix.load(Ordering::Relaxed));
     let _ = writeln!(out, "# HELP mcpguard_config_retired_snapshots Replaced configurations still held by requests in flight\n# TYPE mcpguard_config_retired_snapshots gauge\nmcpguard_config_retired_snapshots {}", r.retired());
+}
+
+/// By limit name (from the configuration, so the label set stays bounded; never by key).
+fn limit_metrics(state: &ControlState, out: &mut String) {
+    use std::fmt::Write as _;
+    let r = &state.reloader.limiter;
+    let states = r.states();
+    let _ = writeln!(out, "# HELP mcpguard_rate_limited_total Requests a rate limit refused, by limit\n# TYPE mcpguard_rate_limited_total counter");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limited_total{{limit=\"{}\"}} {}",
+            s.name,
+            s.limited.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_cells Keys with a cell of their own, by limit\n# TYPE mcpguard_rate_limit_cells gauge");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_cells{{limit=\"{}\"}} {}",
+            s.name,
+            s.cells()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_max_keys The cap on cells, by limit\n# TYPE mcpguard_rate_limit_max_keys gauge");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_max_keys{{limit=\"{}\"}} {}",
+            s.name,
+            s.max_keys()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_overflow_total Requests of new keys checked against the shared overflow cell (the limit held max_keys cells), by limit\n# TYPE mcpguard_rate_limit_overflow_total counter");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_overflow_total{{limit=\"{}\"}} {}",
+            s.name,
+            s.overflowed.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_inflight_keys Upstreams and identities with requests or streams in flight\n# TYPE mcpguard_inflight_keys gauge");
+    for (kind, f) in [
+        ("upstream_requests", &r.upstream_requests),
+        ("identity_requests", &r.identity_requests),
+        ("identity_streams", &r.identity_streams),
+    ] {
+        let _ = writeln!(
+            out,
+            "mcpguard_inflight_keys{{kind=\"{kind}\"}} {}",
+            f.keys()
+        );
+    }
 }
 
 fn detect_metrics(state: &ControlState, out: &mut String) {

@@ -107,6 +107,8 @@ pub struct Reloader {
     live: Arc<Live>,
     state: Mutex<State>,
     pub counters: ReloadCounters,
+    /// The limiter state every snapshot shares (metrics, sweeping).
+    pub limiter: Arc<crate::ratelimit::Registry>,
 }
 
 impl Reloader {
@@ -124,7 +126,9 @@ impl Reloader {
         counters
             .last_success_unix
             .store(now_unix(), Ordering::Relaxed);
+        let limiter = builder.limiter();
         let reloader = Arc::new(Reloader {
+            limiter,
             file,
             overrides,
             live: live.clone(),

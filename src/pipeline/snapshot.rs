@@ -6,10 +6,13 @@
 //! `mcp` the session sealer. Any failure is an [`Issue`] with its key path, and the whole
 //! snapshot is refused: a half-built configuration is never served.
 
+use crate::config::limits::{Concurrency, RateLimitSpec};
 use crate::config::{Issue, Limits, Model, OriginPattern, Route, UpstreamCredential};
 use crate::detect::engine::Engine;
+use crate::detect::policy::glob_match;
 use crate::mcp::session::SessionSealer;
 use crate::pipeline::auth::AuthTable;
+use crate::ratelimit::{Gcra, LimitState, Registry};
 use crate::upstream::peer::{self, Peer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +37,40 @@ pub struct Snapshot {
     pub upstream_auth: Vec<UpstreamAuth>,
     /// RFC 9728 protected-resource metadata: the path it is served at and the JSON body.
     pub oauth_metadata: Vec<(String, Vec<u8>)>,
+    /// `[[limits]]`, each with its cells (which outlive the snapshot).
+    pub rate_limits: Vec<RateLimit>,
+    pub concurrency: Concurrency,
+    /// The clock, the limits' cells and the in-flight counts, shared by every snapshot.
+    pub limiter: Arc<Registry>,
+}
+
+/// One compiled `[[limits]]` entry.
+pub struct RateLimit {
+    pub spec: RateLimitSpec,
+    pub gcra: Gcra,
+    pub state: Arc<LimitState>,
+}
+
+impl RateLimit {
+    /// Whether the limit's route, tenant, tool and method globs admit this message.
+    #[inline]
+    pub fn applies(
+        &self,
+        route: &str,
+        tenant: Option<&str>,
+        tool: Option<&str>,
+        method: &str,
+    ) -> bool {
+        let s = &self.spec;
+        let any = |globs: &[String], v: Option<&str>| {
+            globs.is_empty()
+                || v.is_some_and(|v| globs.iter().any(|g| glob_match(g.as_bytes(), v.as_bytes())))
+        };
+        any(&s.routes, Some(route))
+            && any(&s.tenants, tenant)
+            && any(&s.tools, tool)
+            && any(&s.methods, Some(method))
+    }
 }
 
 /// What the upstream-request phase needs about an upstream's credentials.
@@ -50,6 +87,8 @@ pub struct Builder {
     /// The last detector set and a fingerprint of the policy it was compiled from: compiling
     /// is most of a rebuild's cost, and a certificate rotation or a route change must not pay it.
     engine: Option<(u64, Arc<Engine>)>,
+    /// Limiter state: kept by stable id across builds.
+    limiter: Arc<Registry>,
 }
 
 impl Default for Builder {
@@ -64,7 +103,13 @@ impl Builder {
             random: Arc::new(SessionSealer::random()),
             given: None,
             engine: None,
+            limiter: Arc::new(Registry::new()),
         }
+    }
+
+    /// The limiter state every snapshot of this builder shares (for metrics and sweeping).
+    pub fn limiter(&self) -> Arc<Registry> {
+        self.limiter.clone()
     }
 
     /// Builds the snapshot of `model`; every problem is reported, none is skipped.
@@ -113,7 +158,27 @@ impl Builder {
                 e
             }
         };
+        let rate_limits: Vec<RateLimit> = model
+            .rate_limits
+            .iter()
+            .map(|spec| RateLimit {
+                gcra: Gcra::new(spec.count, spec.period.as_nanos() as u64, spec.burst),
+                state: self
+                    .limiter
+                    .state(spec.state_id(), &spec.name, spec.max_keys),
+                spec: spec.clone(),
+            })
+            .collect();
+        let ids: Vec<u64> = model
+            .rate_limits
+            .iter()
+            .map(RateLimitSpec::state_id)
+            .collect();
+        self.limiter.retain(&ids);
         Ok(Snapshot {
+            rate_limits,
+            concurrency: model.concurrency,
+            limiter: self.limiter.clone(),
             generation,
             detect,
             drain_timeout: model.drain_timeout,

@@ -1,0 +1,299 @@
+//! Rate and concurrency limits through the real binary: one key driven from many connections
+//! over all workers stays within the GCRA bound; a flood of distinct keys stays within the cap;
+//! the 429's headers; a reload keeps the cells and applies a changed limit; in-flight caps.
+
+#![allow(unsafe_code, clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+fn config(upstream: &str, limits: &str) -> String {
+    format!(
+        "[[upstreams]]\nname = \"demo\"\nurl = \"{upstream}\"\n\n[[routes]]\npath = \"/mcp\"\nupstream = \"demo\"\n\n{limits}"
+    )
+}
+
+fn ping(id: u64) -> String {
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#)
+}
+
+/// Sends `n` requests built by `body` on one keep-alive connection; returns (admitted, limited).
+fn drive(
+    gw: &Gateway,
+    sid: &str,
+    mut body: impl FnMut(u64) -> String,
+    until: Instant,
+) -> (u64, u64) {
+    let mut c = gw.connect();
+    let (mut ok, mut limited) = (0, 0);
+    let mut i = 0u64;
+    while Instant::now() < until {
+        i += 1;
+        c.send(&post_bytes("/mcp", &body(i), &[("Mcp-Session-Id", sid)]));
+        let r = c.read_response();
+        match r.status {
+            429 => limited += 1,
+            200 => ok += 1,
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    (ok, limited)
+}
+
+fn gcra_bound_holds_with(workers: &str) {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-gcra");
+    let (rate, burst) = (40u64, 10u64);
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            &format!("[[limits]]\nname = \"pings\"\nrate = \"{rate}/s\"\nburst = {burst}\nkey = [\"method\"]\nmethods = [\"ping\"]\n"),
+        ),
+    );
+    let (gw, admin) = start_with_admin(&["--config", &path, "--workers", workers]);
+    let sid = initialize(gw.addr);
+    let admitted = AtomicU64::new(0);
+    let limited = AtomicU64::new(0);
+    let start = Instant::now();
+    let until = start + Duration::from_millis(1500);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let (a, l) = drive(&gw, &sid, ping, until);
+                admitted.fetch_add(a, Ordering::Relaxed);
+                limited.fetch_add(l, Ordering::Relaxed);
+            });
+        }
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let (a, l) = (admitted.into_inner(), limited.into_inner());
+    let upper = burst as f64 + rate as f64 * elapsed + 1.0;
+    assert!(
+        (a as f64) <= upper,
+        "workers {workers}: {a} admitted in {elapsed:.3}s, the GCRA bound is {upper:.1} ({l} limited)"
+    );
+    // The offered load is far above the rate, so nearly the whole bound is admitted.
+    let lower = burst as f64 + rate as f64 * elapsed * 0.5;
+    if (a + l) as f64 > 2.0 * upper {
+        assert!(
+            (a as f64) >= lower,
+            "workers {workers}: only {a} admitted in {elapsed:.3}s of {} (lower bound {lower:.1})",
+            a + l
+        );
+    }
+    assert_eq!(
+        admin_metric(admin, "mcpguard_rate_limited_total{limit=\"pings\"}") as u64,
+        l
+    );
+    assert_eq!(
+        admin_metric(admin, "mcpguard_rate_limit_cells{limit=\"pings\"}"),
+        1.0
+    );
+    eprintln!("workers {workers}: {a} admitted, {l} limited in {elapsed:.3}s (bound {upper:.1})");
+}
+
+#[test]
+fn one_key_from_many_connections_stays_within_the_gcra_bound_on_1_worker() {
+    gcra_bound_holds_with("1");
+}
+
+#[test]
+fn one_key_from_many_connections_stays_within_the_gcra_bound_on_2_workers() {
+    gcra_bound_holds_with("2");
+}
+
+#[test]
+fn one_key_from_many_connections_stays_within_the_gcra_bound_on_4_workers() {
+    gcra_bound_holds_with("4");
+}
+
+#[test]
+fn a_rate_limited_request_gets_429_with_its_headers_and_is_counted() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-headers");
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            "[[limits]]\nname = \"per-ip\"\nrate = \"1/m\"\nburst = 1\nkey = [\"ip\"]\nmethods = [\"ping\"]\n",
+        ),
+    );
+    let (gw, admin) = start_with_admin(&["--config", &path]);
+    let sid = initialize(gw.addr);
+    let first = post_rpc(gw.addr, &ping(2), &[("Mcp-Session-Id", &sid)]);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let r = post_rpc(gw.addr, &ping(3), &[("Mcp-Session-Id", &sid)]);
+    let v = assert_rpc_error(&r, 429, -31912, "rate_limited");
+    assert_eq!(v["id"], 3, "{v}");
+    assert_eq!(v["error"]["data"]["limit"], "per-ip", "{v}");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(r.header("ratelimit-policy"), Some("\"per-ip\";q=1;w=60"));
+    assert_eq!(
+        r.header("ratelimit").unwrap(),
+        format!("\"per-ip\";r=0;t={retry}")
+    );
+    assert_eq!(r.header("x-ratelimit-limit"), Some("1"));
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(r.header("x-ratelimit-reset").unwrap(), retry.to_string());
+    // Other methods are not under this limit.
+    let other = post_rpc(
+        gw.addr,
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/list"}"#,
+        &[("Mcp-Session-Id", &sid)],
+    );
+    assert_eq!(other.status, 200, "{}", other.text());
+    assert_eq!(
+        admin_metric(admin, "mcpguard_rate_limited_total{limit=\"per-ip\"}"),
+        1.0
+    );
+    assert_eq!(
+        admin_metric(
+            admin,
+            "mcpguard_rejections_by_reason_total{reason=\"rate_limited\"}"
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn a_flood_of_distinct_keys_stays_within_the_cap_and_stale_cells_are_swept() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-flood");
+    let cap = 500u64;
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            &format!(
+                "[[limits]]\nname = \"per-tool\"\nrate = \"1/h\"\nburst = 1\nkey = [\"tool\"]\nmax_keys = {cap}\n\n\
+                 [[limits]]\nname = \"fast\"\nrate = \"1000/s\"\nburst = 1\nkey = [\"tool\"]\n"
+            ),
+        ),
+    );
+    let (gw, admin) = start_with_admin(&["--config", &path, "--workers", "2"]);
+    let sid = initialize(gw.addr);
+    let next = AtomicU64::new(0);
+    let total = 4000u64;
+    let admitted = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut c = gw.connect();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let body = format!(
+                        r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"flood-{i}","arguments":{{}}}}}}"#
+                    );
+                    c.send(&post_bytes("/mcp", &body, &[("Mcp-Session-Id", &sid)]));
+                    let r = c.read_response();
+                    if r.status != 429 {
+                        admitted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let cells = admin_metric(admin, "mcpguard_rate_limit_cells{limit=\"per-tool\"}") as u64;
+    assert!(cells <= cap, "{cells} cells over the cap {cap}");
+    assert_eq!(cells, cap, "the first {cap} keys keep their own cells");
+    // Keys beyond the cap share one overflow cell: one of them was admitted, at most.
+    let a = admitted.into_inner();
+    assert!(
+        a <= cap + 1,
+        "{a} admitted: keys over the cap were not limited together"
+    );
+    assert!(a >= cap, "{a} admitted: keys under the cap were refused");
+    let overflow = admin_metric(
+        admin,
+        "mcpguard_rate_limit_overflow_total{limit=\"per-tool\"}",
+    );
+    assert_eq!(overflow as u64, total - cap);
+    // The gateway keeps answering.
+    let r = post_rpc(gw.addr, &ping(1), &[("Mcp-Session-Id", &sid)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The fast limit's cells are as good as fresh within a millisecond: the sweep removes them.
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            admin_metric(admin, "mcpguard_rate_limit_cells{limit=\"fast\"}") == 0.0
+        }),
+        "the sweep left the fast limit's cells"
+    );
+    assert_eq!(
+        admin_metric(admin, "mcpguard_rate_limit_cells{limit=\"per-tool\"}") as u64,
+        cap,
+        "cells still owed time were swept"
+    );
+}
+
+#[test]
+fn a_reload_keeps_the_cells_and_a_changed_limit_takes_effect() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-reload");
+    let limit = |burst: u64| {
+        format!("[[limits]]\nname = \"keep\"\nrate = \"1/h\"\nburst = {burst}\nkey = [\"method\"]\nmethods = [\"ping\"]\n")
+    };
+    let path = write_config(&dir, &config(&up.url(), &limit(2)));
+    let (gw, admin) = start_with_admin(&["--config", &path]);
+    let sid = initialize(gw.addr);
+    let status = |id| post_rpc(gw.addr, &ping(id), &[("Mcp-Session-Id", &sid)]).status;
+    assert_eq!((status(2), status(3), status(4)), (200, 200, 429));
+
+    // Same limit, other bytes (a comment): the cells are kept.
+    write_config(
+        &dir,
+        &format!("# reloaded\n{}", config(&up.url(), &limit(2))),
+    );
+    assert_eq!(admin_post(admin, "/config/reload").status, 200);
+    assert_eq!(config_generation(admin), 2);
+    assert_eq!(
+        status(5),
+        429,
+        "a reload that keeps the limit reset its cells"
+    );
+
+    // A larger burst applies at once, on the same cell: 2 of 5 are spent already, 3 remain.
+    write_config(&dir, &config(&up.url(), &limit(5)));
+    assert_eq!(admin_post(admin, "/config/reload").status, 200);
+    assert_eq!(config_generation(admin), 3);
+    let after: Vec<u16> = (6..10).map(status).collect();
+    assert_eq!(after, vec![200, 200, 200, 429]);
+
+    // A limit removed from the file stops applying.
+    write_config(&dir, &config(&up.url(), ""));
+    assert_eq!(admin_post(admin, "/config/reload").status, 200);
+    assert_eq!(status(10), 200);
+}
+
+#[test]
+fn requests_in_flight_per_upstream_are_capped_and_given_back() {
+    let slow = FakeUpstream::slow(Duration::from_millis(400));
+    let dir = TempDir::new("limits-inflight");
+    let path = write_config(
+        &dir,
+        &config(&slow.url(), "[concurrency]\nper_upstream = 1\n"),
+    );
+    let gw = Gateway::start(&["--config", &path, "--workers", "2"]);
+    let statuses: Vec<(u16, String)> = std::thread::scope(|s| {
+        let first = s.spawn(|| {
+            let r = post_rpc(gw.addr, &ping(1), &[]);
+            (r.status, r.text())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let second = post_rpc(gw.addr, &ping(2), &[]);
+        vec![first.join().unwrap(), (second.status, second.text())]
+    });
+    assert_eq!(statuses[0].0, 200, "{}", statuses[0].1);
+    assert_eq!(statuses[1].0, 503, "{}", statuses[1].1);
+    assert!(statuses[1].1.contains("upstream_busy"), "{}", statuses[1].1);
+    // The first request's unit was given back when it ended.
+    let r = post_rpc(gw.addr, &ping(3), &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
