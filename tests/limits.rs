@@ -297,3 +297,115 @@ fn requests_in_flight_per_upstream_are_capped_and_given_back() {
     let r = post_rpc(gw.addr, &ping(3), &[]);
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+const ALICE: &str = "mcpg_alice-key-0123456789";
+const BOB: &str = "mcpg_bob-key-0123456789";
+
+fn hash(key: &str) -> String {
+    mcpguard::config::auth::hash_text(&mcpguard::config::auth::hash_key(key.as_bytes()))
+}
+
+#[test]
+fn a_limit_keyed_by_subject_counts_each_caller_apart() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-subject");
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            &format!(
+                "[[tenants]]\nname = \"acme\"\nroutes = [\"/mcp\"]\nauth = [\"api_key\"]\n\
+                 [[tenants.keys]]\nsubject = \"alice\"\nhash = \"{}\"\n\
+                 [[tenants.keys]]\nsubject = \"bob\"\nhash = \"{}\"\n\n\
+                 [[limits]]\nname = \"per-caller\"\nrate = \"1/h\"\nburst = 2\nkey = [\"tenant\", \"subject\"]\ntenants = [\"acme\"]\ntools = [\"echo\"]\n",
+                hash(ALICE),
+                hash(BOB)
+            ),
+        ),
+    );
+    let gw = Gateway::start(&["--config", &path, "--workers", "2"]);
+    let call = |key: &str, id: u64| {
+        let sid = post_rpc(gw.addr, INIT, &[("X-API-Key", key)])
+            .header("mcp-session-id")
+            .unwrap()
+            .to_string();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"x"}}}}}}"#
+        );
+        post_rpc(
+            gw.addr,
+            &body,
+            &[("X-API-Key", key), ("Mcp-Session-Id", &sid)],
+        )
+    };
+    // Across sessions of one caller: the key is the identity, not the session.
+    assert_eq!(call(ALICE, 1).status, 200);
+    assert_eq!(call(ALICE, 2).status, 200);
+    let r = call(ALICE, 3);
+    let v = assert_rpc_error(&r, 429, -31912, "rate_limited");
+    assert_eq!(v["error"]["data"]["limit"], "per-caller");
+    assert_eq!(call(BOB, 4).status, 200, "bob shares alice's cell");
+    // Only the tools the limit names.
+    let sid = post_rpc(gw.addr, INIT, &[("X-API-Key", ALICE)])
+        .header("mcp-session-id")
+        .unwrap()
+        .to_string();
+    let r = post_rpc(
+        gw.addr,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#,
+        &[("X-API-Key", ALICE), ("Mcp-Session-Id", &sid)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn requests_in_flight_per_identity_are_capped() {
+    let slow = FakeUpstream::slow(Duration::from_millis(400));
+    let dir = TempDir::new("limits-identity");
+    let path = write_config(
+        &dir,
+        &config(&slow.url(), "[concurrency]\nper_identity = 1\n"),
+    );
+    let gw = Gateway::start(&["--config", &path]);
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| post_rpc(gw.addr, &ping(1), &[]).status);
+        std::thread::sleep(Duration::from_millis(200));
+        let second = post_rpc(gw.addr, &ping(2), &[]);
+        (first.join().unwrap(), second)
+    });
+    assert_eq!(first, 200);
+    let v = assert_rpc_error(&second, 429, -31912, "concurrency_limited");
+    assert_eq!(v["error"]["data"]["limit"], "concurrency.per_identity");
+    assert_eq!(second.header("retry-after"), Some("1"));
+    assert_eq!(post_rpc(gw.addr, &ping(3), &[]).status, 200);
+}
+
+#[test]
+fn invalid_limits_are_reported_with_their_key_paths() {
+    let dir = TempDir::new("limits-invalid");
+    let path = write_config(
+        &dir,
+        &config(
+            "http://127.0.0.1:9/mcp",
+            "[[limits]]\nname = \"a\"\nrate = \"ten per second\"\nkey = [\"tenant\", \"colour\"]\n\n\
+             [[limits]]\nname = \"a\"\nrate = \"1/s\"\nburst = 0\nmax_keys = 0\n\n[concurrency]\nper_upstream = 0\n",
+        ),
+    );
+    let out = std::process::Command::new(bin())
+        .args(["validate", "--config", &path])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    for key in [
+        "limits[0].rate",
+        "limits[0].key[1]",
+        "limits[1].name",
+        "limits[1].burst",
+        "limits[1].max_keys",
+        "concurrency.per_upstream",
+    ] {
+        assert!(text.contains(key), "{key} not reported:\n{text}");
+    }
+}
