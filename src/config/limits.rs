@@ -195,6 +195,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_starters_commented_limits_compile() {
+        // The `[[limits]]` and `[concurrency]` blocks of the starter file, uncommented.
+        let starter = crate::config::STARTER_CONFIG;
+        let from = starter.find("# [[limits]]").unwrap();
+        let block: String = starter[from..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{}\n", l.split("  #").next().unwrap_or(l)))
+            .collect();
+        let text = format!(
+            "[[upstreams]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\n[[routes]]\npath = \"/mcp\"\nupstream = \"a\"\n{block}"
+        );
+        let m = crate::config::load_text(
+            Some(std::path::Path::new("t.toml")),
+            &text,
+            &crate::config::Overrides::default(),
+        )
+        .unwrap();
+        let l = &m.rate_limits[0];
+        assert_eq!(
+            (l.count, l.period, l.burst),
+            (600, Duration::from_secs(60), 20)
+        );
+        assert_eq!(l.key, part::TENANT | part::SUBJECT);
+        assert_eq!(l.tools, vec!["search_*".to_string()]);
+        assert_eq!(m.concurrency.per_upstream, Some(256));
+        assert_eq!(m.concurrency.streams_per_identity, Some(4));
+    }
+
+    #[test]
     fn rates() {
         assert_eq!(parse_rate("100/s"), Ok((100, Duration::from_secs(1))));
         assert_eq!(parse_rate("6000/m"), Ok((6000, Duration::from_secs(60))));
