@@ -409,3 +409,119 @@ fn invalid_limits_are_reported_with_their_key_paths() {
         assert!(text.contains(key), "{key} not reported:\n{text}");
     }
 }
+
+#[test]
+fn a_budget_admits_exactly_the_calls_it_covers_across_sessions_of_one_identity() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-budget");
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            &format!(
+                "[[tenants]]\nname = \"acme\"\nroutes = [\"/mcp\"]\nauth = [\"api_key\"]\n\
+                 [[tenants.keys]]\nsubject = \"alice\"\nhash = \"{}\"\n\
+                 [[tenants.keys]]\nsubject = \"bob\"\nhash = \"{}\"\n\n\
+                 [[costs]]\ntool = \"echo\"\ncost = 3\n\n\
+                 [[budgets]]\nname = \"daily\"\nunits = 10\nwindow = \"day\"\nper = \"identity\"\n",
+                hash(ALICE),
+                hash(BOB)
+            ),
+        ),
+    );
+    let (gw, admin) = start_with_admin(&["--config", &path, "--workers", "2"]);
+    let session = |key: &str| {
+        post_rpc(gw.addr, INIT, &[("X-API-Key", key)])
+            .header("mcp-session-id")
+            .unwrap()
+            .to_string()
+    };
+    let call = |key: &str, sid: &str, tool: &str, id: u64| {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"message":"x"}}}}}}"#
+        );
+        post_rpc(
+            gw.addr,
+            &body,
+            &[("X-API-Key", key), ("Mcp-Session-Id", sid)],
+        )
+    };
+    // 10 units, echo costs 3: three calls (9), over two sessions; the fourth is refused.
+    let (one, two) = (session(ALICE), session(ALICE));
+    assert_eq!(call(ALICE, &one, "echo", 1).status, 200);
+    assert_eq!(call(ALICE, &two, "echo", 2).status, 200);
+    assert_eq!(call(ALICE, &one, "echo", 3).status, 200);
+    let r = call(ALICE, &two, "echo", 4);
+    let v = assert_rpc_error(&r, 429, -31912, "budget_exhausted");
+    assert_eq!(v["error"]["data"]["limit"], "daily");
+    assert_eq!(r.header("x-ratelimit-remaining"), Some("1"));
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    // A tool without a [[costs]] entry costs 1: exactly the unit left.
+    assert_eq!(call(ALICE, &one, "other", 5).status, 200);
+    assert_eq!(call(ALICE, &one, "other", 6).status, 429);
+    // Another identity has its own budget.
+    let b = session(BOB);
+    assert_eq!(call(BOB, &b, "echo", 7).status, 200);
+    assert_eq!(
+        admin_metric(admin, "mcpguard_budget_spent_units_total{budget=\"daily\"}"),
+        13.0
+    );
+    assert_eq!(
+        admin_metric(admin, "mcpguard_budget_exhausted_total{budget=\"daily\"}"),
+        2.0
+    );
+    assert_eq!(
+        admin_metric(admin, "mcpguard_budget_keys{budget=\"daily\"}"),
+        2.0
+    );
+}
+
+#[test]
+fn budgets_per_session_and_per_tenant() {
+    let up = mcpguard::demo::DemoServer::start(([127, 0, 0, 1], 0).into()).expect("demo");
+    let dir = TempDir::new("limits-budget-per");
+    let path = write_config(
+        &dir,
+        &config(
+            &up.url(),
+            &format!(
+                "[[tenants]]\nname = \"acme\"\nroutes = [\"/mcp\"]\nauth = [\"api_key\"]\n\
+                 [[tenants.keys]]\nsubject = \"alice\"\nhash = \"{}\"\n\
+                 [[tenants.keys]]\nsubject = \"bob\"\nhash = \"{}\"\n\n\
+                 [[budgets]]\nname = \"session\"\nunits = 1\nwindow = \"hour\"\nper = \"session\"\ntools = [\"echo\"]\n\n\
+                 [[budgets]]\nname = \"tenant\"\nunits = 3\nwindow = \"month\"\nper = \"tenant\"\ntenants = [\"acme\"]\n",
+                hash(ALICE),
+                hash(BOB)
+            ),
+        ),
+    );
+    let gw = Gateway::start(&["--config", &path]);
+    let session = |key: &str| {
+        post_rpc(gw.addr, INIT, &[("X-API-Key", key)])
+            .header("mcp-session-id")
+            .unwrap()
+            .to_string()
+    };
+    let call = |key: &str, sid: &str, id: u64| {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"message":"x"}}}}}}"#
+        );
+        post_rpc(
+            gw.addr,
+            &body,
+            &[("X-API-Key", key), ("Mcp-Session-Id", sid)],
+        )
+    };
+    let one = session(ALICE);
+    assert_eq!(call(ALICE, &one, 1).status, 200);
+    let r = call(ALICE, &one, 2);
+    let v = assert_rpc_error(&r, 429, -31912, "budget_exhausted");
+    assert_eq!(v["error"]["data"]["limit"], "session");
+    // A new session has its own; the tenant's 3 units are shared by its callers.
+    assert_eq!(call(ALICE, &session(ALICE), 3).status, 200);
+    assert_eq!(call(BOB, &session(BOB), 4).status, 200);
+    let r = call(BOB, &session(BOB), 5);
+    let v = assert_rpc_error(&r, 429, -31912, "budget_exhausted");
+    assert_eq!(v["error"]["data"]["limit"], "tenant");
+}

@@ -363,6 +363,8 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
     let store_path = crate::config::detect::store_path(&raw.store, base_dir);
     let rate_limits = crate::config::limits::rate_limits(&raw.limits, &mut issues);
     let concurrency = crate::config::limits::concurrency(&raw.concurrency, &mut issues);
+    let budgets = crate::config::limits::budgets(&raw.budgets, &mut issues);
+    let costs = crate::config::limits::costs(&raw.costs, &mut issues);
 
     if !issues.0.is_empty() {
         return Err(ConfigError::Invalid(issues.0));
@@ -386,6 +388,8 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
         detect: policy,
         tenants,
         rate_limits,
+        budgets,
+        costs,
         concurrency,
         files,
     })

@@ -4,7 +4,7 @@
 
 use crate::config::compile::Issues;
 use crate::config::duration::parse_duration;
-use crate::config::raw::{RawConcurrency, RawRateLimit};
+use crate::config::raw::{RawBudget, RawConcurrency, RawCost, RawRateLimit};
 use std::time::Duration;
 
 /// Cells one limit holds by default before new keys share its overflow cell.
@@ -58,6 +58,171 @@ impl RateLimitSpec {
         }
         h
     }
+}
+
+/// A budget's window, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Window {
+    /// The index of the window holding `unix` seconds, and when it ends (unix seconds).
+    pub fn at(self, unix: u64) -> (u64, u64) {
+        match self {
+            Window::Hour => (unix / 3600, (unix / 3600 + 1) * 3600),
+            Window::Day => (unix / 86_400, (unix / 86_400 + 1) * 86_400),
+            Window::Month => {
+                let (y, m) = civil_month(unix / 86_400);
+                let index = y * 12 + (m - 1);
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                (index, days_from_civil(ny, nm) * 86_400)
+            }
+        }
+    }
+}
+
+/// Year and month (1-12) of a day count since 1970-01-01 (H. Hinnant's civil_from_days).
+fn civil_month(days: u64) -> (u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    (y, m)
+}
+
+/// Days since 1970-01-01 of the first of month `m` of year `y` (y ≥ 1970).
+fn days_from_civil(y: u64, m: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Whom a budget counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Per {
+    /// Tenant and subject (the client IP on an open route).
+    Identity,
+    /// The gateway session (`Mcp-Session-Id`, as the session phase opened it).
+    Session,
+    /// The tenant (all its callers together).
+    Tenant,
+}
+
+/// One validated `[[budgets]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetSpec {
+    pub name: String,
+    pub units: u64,
+    pub window: Window,
+    pub per: Per,
+    pub tenants: Vec<String>,
+    pub tools: Vec<String>,
+    pub max_keys: usize,
+}
+
+impl BudgetSpec {
+    /// Stable across reloads that keep its name, window and whom it counts for.
+    pub fn state_id(&self) -> u64 {
+        let mut h: u64 = 0x84222325cbf29ce4;
+        let tag = [0xff, self.window as u8, self.per as u8];
+        for b in self.name.bytes().chain(tag) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h
+    }
+}
+
+/// `[[costs]]`, in file order: (tool glob, cost).
+pub type Costs = Vec<(String, u64)>;
+
+pub(crate) fn budgets(raw: &[RawBudget], issues: &mut Issues) -> Vec<BudgetSpec> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, b) in raw.iter().enumerate() {
+        let p = |k: &str| format!("budgets[{i}].{k}");
+        if b.name.is_empty()
+            || !b
+                .name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+        {
+            issues.add(p("name"), "use letters, digits, '-', '_' or '.'");
+        }
+        if raw[..i].iter().any(|x| x.name == b.name) {
+            issues.add(p("name"), format!("duplicate budget name `{}`", b.name));
+        }
+        if b.units == 0 || b.units > crate::ratelimit::MAX_UNITS {
+            issues.add(
+                p("units"),
+                format!("between 1 and {}", crate::ratelimit::MAX_UNITS),
+            );
+        }
+        let window = match b.window.as_str() {
+            "hour" => Window::Hour,
+            "day" => Window::Day,
+            "month" => Window::Month,
+            other => {
+                issues.add(p("window"), format!("`{other}`: use hour, day or month"));
+                Window::Day
+            }
+        };
+        let per = match b.per.as_deref().unwrap_or("identity") {
+            "identity" => Per::Identity,
+            "session" => Per::Session,
+            "tenant" => Per::Tenant,
+            other => {
+                issues.add(
+                    p("per"),
+                    format!("`{other}`: use identity, session or tenant"),
+                );
+                Per::Identity
+            }
+        };
+        let max_keys = match b.max_keys {
+            Some(0) => {
+                issues.add(p("max_keys"), "must be at least 1");
+                DEFAULT_MAX_KEYS
+            }
+            Some(n) => n,
+            None => DEFAULT_MAX_KEYS,
+        };
+        out.push(BudgetSpec {
+            name: b.name.clone(),
+            units: b.units,
+            window,
+            per,
+            tenants: b.tenants.clone(),
+            tools: b.tools.clone(),
+            max_keys,
+        });
+    }
+    out
+}
+
+pub(crate) fn costs(raw: &[RawCost], issues: &mut Issues) -> Costs {
+    raw.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.tool.is_empty() {
+                issues.add(format!("costs[{i}].tool"), "an empty glob");
+            }
+            if c.cost > crate::ratelimit::MAX_UNITS {
+                issues.add(format!("costs[{i}].cost"), "too large");
+            }
+            (c.tool.clone(), c.cost)
+        })
+        .collect()
 }
 
 /// `[concurrency]`; `None`: no cap.
@@ -223,6 +388,20 @@ mod tests {
         assert_eq!(l.tools, vec!["search_*".to_string()]);
         assert_eq!(m.concurrency.per_upstream, Some(256));
         assert_eq!(m.concurrency.streams_per_identity, Some(4));
+    }
+
+    #[test]
+    fn windows() {
+        // 2026-12-08T05:00:00Z
+        let t = 1_796_706_000;
+        assert_eq!(Window::Hour.at(t), (t / 3600, t + 3600));
+        let (m, end) = Window::Month.at(t);
+        assert_eq!(m, 2026 * 12 + 11);
+        // 2027-01-01T00:00:00Z
+        assert_eq!(end, 1_798_761_600);
+        let (feb, end) = Window::Month.at(1_709_164_800); // 2024-02-29
+        assert_eq!(feb, 2024 * 12 + 1);
+        assert_eq!(end, 1_709_251_200); // 2024-03-01
     }
 
     #[test]

@@ -163,6 +163,9 @@ pub struct Model {
     pub tenants: Vec<Tenant>,
     /// `[[limits]]`: GCRA rate limits, in file order.
     pub rate_limits: Vec<crate::config::limits::RateLimitSpec>,
+    /// `[[budgets]]` and `[[costs]]`.
+    pub budgets: Vec<crate::config::limits::BudgetSpec>,
+    pub costs: crate::config::limits::Costs,
     /// `[concurrency]`.
     pub concurrency: crate::config::limits::Concurrency,
     /// Every file the model was read from or names (the config itself, certificates, keys, CA

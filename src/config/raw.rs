@@ -29,6 +29,12 @@ pub struct RawConfig {
     /// `[[limits]]`: GCRA rate limits, checked after authorization.
     #[serde(default)]
     pub limits: Vec<RawRateLimit>,
+    /// `[[budgets]]`: spend caps over a window.
+    #[serde(default)]
+    pub budgets: Vec<RawBudget>,
+    /// `[[costs]]`: what a `tools/call` costs (default 1).
+    #[serde(default)]
+    pub costs: Vec<RawCost>,
     /// `[concurrency]`: caps on requests in flight and open streams.
     #[serde(default)]
     pub concurrency: RawConcurrency,
@@ -57,6 +63,32 @@ pub struct RawRateLimit {
     pub tools: Vec<String>,
     #[serde(default)]
     pub methods: Vec<String>,
+}
+
+/// `[[budgets]]`: a spend cap.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub name: String,
+    /// Cost units each key may spend per window.
+    pub units: u64,
+    /// `hour`, `day` or `month` (UTC, calendar).
+    pub window: String,
+    /// `identity` (default), `session` or `tenant`.
+    pub per: Option<String>,
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    #[serde(default)]
+    pub tools: Vec<String>,
+    pub max_keys: Option<usize>,
+}
+
+/// `[[costs]]`: the cost of the tools a glob names (first match in file order).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    pub tool: String,
+    pub cost: u64,
 }
 
 /// `[concurrency]`.

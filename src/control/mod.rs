@@ -305,6 +305,34 @@ fn limit_metrics(state: &ControlState, out: &mut String) {
             s.overflowed.load(Ordering::Relaxed)
         );
     }
+    let budgets = r.budget_states();
+    let _ = writeln!(out, "# HELP mcpguard_budget_spent_units_total Cost units spent from a budget, over all keys and windows\n# TYPE mcpguard_budget_spent_units_total counter");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_spent_units_total{{budget=\"{}\"}} {}",
+            b.name,
+            b.spent.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_budget_exhausted_total Calls refused because their budget was spent\n# TYPE mcpguard_budget_exhausted_total counter");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_exhausted_total{{budget=\"{}\"}} {}",
+            b.name,
+            b.exhausted.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_budget_keys Keys (identities, sessions or tenants) holding spend in the current window, by budget\n# TYPE mcpguard_budget_keys gauge");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_keys{{budget=\"{}\"}} {}",
+            b.name,
+            b.keys()
+        );
+    }
     let _ = writeln!(out, "# HELP mcpguard_inflight_keys Upstreams and identities with requests or streams in flight\n# TYPE mcpguard_inflight_keys gauge");
     for (kind, f) in [
         ("upstream_requests", &r.upstream_requests),

@@ -6,13 +6,13 @@
 //! `mcp` the session sealer. Any failure is an [`Issue`] with its key path, and the whole
 //! snapshot is refused: a half-built configuration is never served.
 
-use crate::config::limits::{Concurrency, RateLimitSpec};
+use crate::config::limits::{BudgetSpec, Concurrency, Costs, RateLimitSpec};
 use crate::config::{Issue, Limits, Model, OriginPattern, Route, UpstreamCredential};
 use crate::detect::engine::Engine;
 use crate::detect::policy::glob_match;
 use crate::mcp::session::SessionSealer;
 use crate::pipeline::auth::AuthTable;
-use crate::ratelimit::{Gcra, LimitState, Registry};
+use crate::ratelimit::{BudgetState, Gcra, LimitState, Registry};
 use crate::upstream::peer::{self, Peer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,8 +40,43 @@ pub struct Snapshot {
     /// `[[limits]]`, each with its cells (which outlive the snapshot).
     pub rate_limits: Vec<RateLimit>,
     pub concurrency: Concurrency,
+    /// `[[budgets]]`, each with its spend (which outlives the snapshot), and `[[costs]]`.
+    pub budgets: Vec<Budget>,
+    pub costs: Costs,
     /// The clock, the limits' cells and the in-flight counts, shared by every snapshot.
     pub limiter: Arc<Registry>,
+}
+
+/// One compiled `[[budgets]]` entry.
+pub struct Budget {
+    pub spec: BudgetSpec,
+    pub state: Arc<BudgetState>,
+}
+
+impl Budget {
+    /// Whether the budget's tenant and tool globs admit a `tools/call` of `tool`.
+    #[inline]
+    pub fn applies(&self, tenant: Option<&str>, tool: &str) -> bool {
+        let s = &self.spec;
+        (s.tenants.is_empty()
+            || tenant.is_some_and(|t| {
+                s.tenants
+                    .iter()
+                    .any(|g| glob_match(g.as_bytes(), t.as_bytes()))
+            }))
+            && (s.tools.is_empty()
+                || s.tools
+                    .iter()
+                    .any(|g| glob_match(g.as_bytes(), tool.as_bytes())))
+    }
+}
+
+/// What a `tools/call` of `tool` costs: the first `[[costs]]` glob that matches, else 1.
+pub fn cost_of(costs: &Costs, tool: &str) -> u64 {
+    costs
+        .iter()
+        .find(|(g, _)| glob_match(g.as_bytes(), tool.as_bytes()))
+        .map_or(1, |(_, c)| *c)
 }
 
 /// One compiled `[[limits]]` entry.
@@ -175,9 +210,23 @@ impl Builder {
             .map(RateLimitSpec::state_id)
             .collect();
         self.limiter.retain(&ids);
+        let budgets: Vec<Budget> = model
+            .budgets
+            .iter()
+            .map(|spec| Budget {
+                state: self
+                    .limiter
+                    .budget(spec.state_id(), &spec.name, spec.max_keys),
+                spec: spec.clone(),
+            })
+            .collect();
+        let ids: Vec<u64> = model.budgets.iter().map(BudgetSpec::state_id).collect();
+        self.limiter.retain_budgets(&ids);
         Ok(Snapshot {
             rate_limits,
             concurrency: model.concurrency,
+            budgets,
+            costs: model.costs.clone(),
             limiter: self.limiter.clone(),
             generation,
             detect,

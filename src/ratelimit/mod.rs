@@ -232,6 +232,7 @@ impl Drop for InFlightGuard<'_> {
 pub struct Registry {
     epoch: Instant,
     limits: Mutex<HashMap<u64, Arc<LimitState>>>,
+    budgets: Mutex<HashMap<u64, Arc<BudgetState>>>,
     /// Requests in flight by upstream.
     pub upstream_requests: InFlight,
     /// Requests in flight by identity.
@@ -251,6 +252,7 @@ impl Registry {
         Self {
             epoch: Instant::now(),
             limits: Mutex::new(HashMap::new()),
+            budgets: Mutex::new(HashMap::new()),
             upstream_requests: InFlight::default(),
             identity_requests: InFlight::default(),
             identity_streams: InFlight::default(),
@@ -280,11 +282,48 @@ impl Registry {
         self.lock().retain(|id, _| ids.contains(id));
     }
 
-    /// Sweeps every limit; returns the cells removed.
+    /// Sweeps every limit and budget; returns the cells removed.
     pub fn sweep(&self) -> usize {
         let now = self.now_ns();
         let states: Vec<Arc<LimitState>> = self.lock().values().cloned().collect();
-        states.iter().map(|s| s.sweep(now)).sum()
+        let budgets = self.budget_states();
+        states.iter().map(|s| s.sweep(now)).sum::<usize>()
+            + budgets.iter().map(|b| b.sweep()).sum::<usize>()
+    }
+
+    /// The state of budget `id` (made on first use).
+    pub fn budget(&self, id: u64, name: &str, max_keys: usize) -> Arc<BudgetState> {
+        let mut map = self
+            .budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = map
+            .entry(id)
+            .or_insert_with(|| Arc::new(BudgetState::new(name, max_keys)))
+            .clone();
+        s.max_keys.store(max_keys, Ordering::Relaxed);
+        s
+    }
+
+    /// Forgets the budgets a new configuration no longer has.
+    pub fn retain_budgets(&self, ids: &[u64]) {
+        self.budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|id, _| ids.contains(id));
+    }
+
+    /// Every budget's state, by name.
+    pub fn budget_states(&self) -> Vec<Arc<BudgetState>> {
+        let mut v: Vec<Arc<BudgetState>> = self
+            .budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
     }
 
     /// Every limit's state, by name.
@@ -426,5 +465,164 @@ mod tests {
         assert_eq!(a.max_keys(), 20);
         r.retain(&[2]);
         assert!(!Arc::ptr_eq(&a, &r.state(1, "a", 10)));
+    }
+}
+
+// === budgets ===
+
+/// Bits of a budget cell that hold the units spent; the rest hold the window's index.
+const SPENT_BITS: u32 = 40;
+const SPENT_MASK: u64 = (1 << SPENT_BITS) - 1;
+/// The most units a budget may hold.
+pub const MAX_UNITS: u64 = SPENT_MASK;
+
+/// What one budget spend decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// Spent; `left` units remain in this window.
+    Spent { left: u64 },
+    /// Refused: only `left` units remain, fewer than the cost.
+    Exhausted { left: u64 },
+}
+
+/// The spend of one budget by key, in fixed windows (hour, day, calendar month). A cell is one
+/// `AtomicU64`: the window's index in its high 24 bits, the units spent in it in the low 40, so a
+/// new window resets the count in the same compare-and-swap that spends from it. Capped at
+/// `max_keys` keys like a rate limit (keys over the cap share one overflow cell); cells of past
+/// windows are swept.
+#[derive(Debug)]
+pub struct BudgetState {
+    pub name: String,
+    cells: DashMap<u64, AtomicU64>,
+    overflow: AtomicU64,
+    count: AtomicUsize,
+    max_keys: AtomicUsize,
+    /// Units spent, over all keys and windows.
+    pub spent: AtomicU64,
+    /// Requests refused because the budget was exhausted.
+    pub exhausted: AtomicU64,
+    /// The window index seen last (for the sweep).
+    window: AtomicU64,
+}
+
+fn spend_cell(cell: &AtomicU64, window: u64, cost: u64, units: u64) -> Spend {
+    let mut v = cell.load(Ordering::Acquire);
+    loop {
+        let spent = if v >> SPENT_BITS == window {
+            v & SPENT_MASK
+        } else {
+            0
+        };
+        let left = units.saturating_sub(spent);
+        if cost > left {
+            return Spend::Exhausted { left };
+        }
+        let next = (window << SPENT_BITS) | (spent + cost);
+        match cell.compare_exchange_weak(v, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Spend::Spent { left: left - cost },
+            Err(seen) => v = seen,
+        }
+    }
+}
+
+impl BudgetState {
+    fn new(name: &str, max_keys: usize) -> Self {
+        Self {
+            name: name.to_string(),
+            cells: DashMap::new(),
+            overflow: AtomicU64::new(0),
+            count: AtomicUsize::new(0),
+            max_keys: AtomicUsize::new(max_keys),
+            spent: AtomicU64::new(0),
+            exhausted: AtomicU64::new(0),
+            window: AtomicU64::new(0),
+        }
+    }
+
+    /// Spends `cost` of `units` for `key` in window `window` (a small index, < 2^24).
+    pub fn spend(&self, key: u64, window: u64, cost: u64, units: u64) -> Spend {
+        let window = window & ((1 << (64 - SPENT_BITS)) - 1);
+        self.window.store(window, Ordering::Relaxed);
+        let known = self
+            .cells
+            .get(&key)
+            .map(|cell| spend_cell(&cell, window, cost, units));
+        let out = if let Some(out) = known {
+            out
+        } else {
+            match self.cells.entry(key) {
+                Entry::Occupied(o) => spend_cell(o.get(), window, cost, units),
+                Entry::Vacant(v) => {
+                    let cap = self.max_keys.load(Ordering::Relaxed);
+                    if self.count.fetch_add(1, Ordering::AcqRel) >= cap {
+                        self.count.fetch_sub(1, Ordering::AcqRel);
+                        drop(v);
+                        spend_cell(&self.overflow, window, cost, units)
+                    } else {
+                        let cell = v.insert(AtomicU64::new(0));
+                        spend_cell(&cell, window, cost, units)
+                    }
+                }
+            }
+        };
+        match out {
+            Spend::Spent { .. } => self.spent.fetch_add(cost, Ordering::Relaxed),
+            Spend::Exhausted { .. } => self.exhausted.fetch_add(1, Ordering::Relaxed),
+        };
+        out
+    }
+
+    /// Keys with a cell.
+    pub fn keys(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Removes the cells of windows before the last one seen.
+    pub fn sweep(&self) -> usize {
+        let window = self.window.load(Ordering::Relaxed);
+        let mut removed = 0usize;
+        self.cells.retain(|_, v| {
+            let keep = v.load(Ordering::Acquire) >> SPENT_BITS >= window;
+            removed += usize::from(!keep);
+            keep
+        });
+        self.count.fetch_sub(removed, Ordering::AcqRel);
+        removed
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_admits_exactly_what_it_covers_and_resets_with_the_window() {
+        let b = BudgetState::new("b", 10);
+        assert_eq!(b.spend(1, 5, 3, 10), Spend::Spent { left: 7 });
+        assert_eq!(b.spend(1, 5, 7, 10), Spend::Spent { left: 0 });
+        assert_eq!(b.spend(1, 5, 1, 10), Spend::Exhausted { left: 0 });
+        assert_eq!(b.spend(2, 5, 1, 10), Spend::Spent { left: 9 });
+        assert_eq!(b.spend(1, 6, 10, 10), Spend::Spent { left: 0 });
+        assert_eq!(b.sweep(), 1);
+        assert_eq!(b.keys(), 1);
+        assert_eq!(b.spent.load(Ordering::Relaxed), 21);
+    }
+
+    #[test]
+    fn threads_spend_one_budget_exactly() {
+        let b = BudgetState::new("b", 10);
+        let ok = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..500 {
+                        if matches!(b.spend(1, 1, 2, 1001), Spend::Spent { .. }) {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(ok.load(Ordering::Relaxed), 500);
     }
 }

@@ -17,16 +17,24 @@
 //!    subject; the client IP on an open route) (429 `concurrency_limited`). Both with
 //!    `Retry-After: 1`. The units are held in the request's context until it ends.
 //!
+//! 3. `[[budgets]]`: every `tools/call` spends its cost (`[[costs]]`, first matching glob, else 1)
+//!    from each budget whose tenant and tool globs admit it, for its key (`per`: the identity,
+//!    the session, or the tenant) in the current UTC window (hour, day, calendar month). A call
+//!    that costs more than is left is refused: 429 `budget_exhausted`, `data.limit = <name>`,
+//!    `Retry-After` the seconds until the window ends. Budgets are spent last, so a request
+//!    refused by a rate or concurrency limit spends nothing.
+//!
 //! `stream-limit` (a Streamable HTTP GET, a legacy SSE GET): `[concurrency]
 //! streams_per_identity` open streams of one caller (429 `too_many_streams`), held until the
 //! stream closes.
 
 use crate::config::limits::part;
+use crate::config::limits::Per;
 use crate::mcp::errors::codes;
 use crate::pipeline::ctx::{Ctx, Reject};
 use crate::pipeline::phase::Phase;
-use crate::pipeline::snapshot::RateLimit;
-use crate::ratelimit::{KeyHasher, Outcome};
+use crate::pipeline::snapshot::{cost_of, RateLimit};
+use crate::ratelimit::{KeyHasher, Outcome, Spend};
 use std::net::IpAddr;
 
 pub struct Limit;
@@ -72,7 +80,7 @@ impl Phase for Limit {
                 }
             }
         }
-        Ok(())
+        budgets(cx)
     }
 }
 
@@ -211,4 +219,63 @@ pub fn limited(l: &RateLimit, retry_ns: u64) -> Reject {
     .with_header("X-RateLimit-Limit", s.count.to_string())
     .with_header("X-RateLimit-Remaining", "0")
     .with_header("X-RateLimit-Reset", retry.to_string())
+}
+
+/// `[[budgets]]`: spends every `tools/call`'s cost; the first budget that cannot cover one
+/// refuses the request (what earlier messages of a batch spent stays spent).
+fn budgets(cx: &Ctx<'_>) -> Result<(), Reject> {
+    let snap = cx.snap;
+    let (false, Some(env)) = (snap.budgets.is_empty(), &cx.message) else {
+        return Ok(());
+    };
+    let now = crate::mcp::session::now_unix();
+    let p = cx.principal();
+    let tenant = p.map(|p| &*p.tenant_name);
+    for m in env.messages() {
+        if m.method.as_deref() != Some("tools/call") {
+            continue;
+        }
+        let Some(tool) = m.name.as_deref() else {
+            continue;
+        };
+        let cost = cost_of(&snap.costs, tool);
+        for b in &snap.budgets {
+            if !b.applies(tenant, tool) {
+                continue;
+            }
+            let mut h = KeyHasher::default();
+            match b.spec.per {
+                Per::Identity => h.part(&identity_key(cx).to_le_bytes()),
+                Per::Tenant => {
+                    let Some(p) = p else { continue };
+                    h.part(p.tenant_name.as_bytes());
+                }
+                Per::Session => {
+                    let (Some(_), Some(sid)) = (&cx.session, cx.req.head.header("mcp-session-id"))
+                    else {
+                        continue;
+                    };
+                    h.part(sid);
+                }
+            }
+            let (window, end) = b.spec.window.at(now);
+            if let Spend::Exhausted { left } = b.state.spend(h.finish(), window, cost, b.spec.units)
+            {
+                let retry = end.saturating_sub(now).max(1);
+                let name = &b.spec.name;
+                return Err(Reject::rpc(
+                    429,
+                    codes::RATE_LIMITED,
+                    "budget_exhausted",
+                    format!("budget `{name}` has {left} of {} units left in this window; `{tool}` costs {cost}", b.spec.units),
+                )
+                .with_extra("limit", name.as_str())
+                .with_header("Retry-After", retry.to_string())
+                .with_header("X-RateLimit-Limit", b.spec.units.to_string())
+                .with_header("X-RateLimit-Remaining", left.to_string())
+                .with_header("X-RateLimit-Reset", retry.to_string()));
+            }
+        }
+    }
+    Ok(())
 }
