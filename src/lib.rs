@@ -48,7 +48,7 @@
 //! - [`store`]: SQLite persistence (audit log, tool-definition pins) on its own writer thread.
 //! - [`upstream`]: peers, connect, pool, exchange.
 //! - [`ratelimit`]: GCRA cells shared by every worker (sharded map, CAS), key caps, sweeping,
-//!   in-flight counters.
+//!   in-flight counters, spend-cap cells.
 //! - [`stats`]: per-worker counters, summed at scrape time.
 //! - [`control`]: metrics, health, admin API and configuration reload on the control threads.
 //! - [`demo`]: the built-in demo MCP server behind `mcpguard demo`.

@@ -388,6 +388,11 @@ mod tests {
         assert_eq!(l.tools, vec!["search_*".to_string()]);
         assert_eq!(m.concurrency.per_upstream, Some(256));
         assert_eq!(m.concurrency.streams_per_identity, Some(4));
+        assert_eq!(m.costs, vec![("generate_*".to_string(), 10)]);
+        assert_eq!(
+            (m.budgets[0].units, m.budgets[0].window),
+            (1000, Window::Day)
+        );
     }
 
     #[test]

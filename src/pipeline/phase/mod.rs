@@ -19,7 +19,8 @@
 //!     rules (JSON-RPC -31910 `tool_denied` …) ([`authorize`]);
 //! 11. `limit` — `[[limits]]` GCRA rate limits for every message (429 `rate_limited`), then
 //!     `[concurrency]` requests in flight per upstream (503 `upstream_busy`) and per identity
-//!     (429 `concurrency_limited`) ([`limit`]); streams (GET) run `stream-limit` instead
+//!     (429 `concurrency_limited`), then `[[budgets]]` spend caps of `tools/call`
+//!     (429 `budget_exhausted`) ([`limit`]); streams (GET) run `stream-limit` instead
 //!     (429 `too_many_streams`);
 //! 12. `detect` — the detection verdict applied: block (policy denial), redact/filter
 //!     (rewritten body), log; audited when it found anything;
