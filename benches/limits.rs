@@ -1,6 +1,6 @@
 //! Criterion benches of the rate limiter per request, as the `limit` phase runs it: one GCRA
 //! step on a cell with the caller's `now`; a keyed check on a limit's sharded map (a known key);
-//! the clock read the phase does once per request; and a whole request against three limits
+//! a budget spend (a known key); the clock read the phase does once per request; and a whole request against three limits
 //! (globs, key hash, check) of a snapshot built from a config. A rate that never refuses keeps
 //! every iteration on the admitting path, as a gateway under its limits is.
 //!
@@ -60,6 +60,15 @@ fn benches(c: &mut Criterion) {
             k = (k + 7) % 10_000;
             now += 1;
             black_box(state.check(black_box(k), g, now))
+        })
+    });
+
+    let budget = reg.budget(2, "bench", 100_000);
+    let mut key = 0u64;
+    c.bench_function("budget spend, known key of 10k", |b| {
+        b.iter(|| {
+            key = (key + 7) % 10_000;
+            black_box(budget.spend(black_box(key), 1, 1, mcpguard::ratelimit::MAX_UNITS))
         })
     });
 
