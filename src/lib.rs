@@ -9,6 +9,7 @@
 //!                          → JSON-RPC inspection (simd-json, scratch copy)
 //!                          → era headers → sealed session id (bound to the identity)
 //!                          → authorize (tenant and role allow/deny globs)
+//!                          → limits (GCRA cells shared by all cores, in-flight caps)
 //!                          → detection (same parse): block / redact / log
 //!                          → upstream head: client credential out, upstream's own in
 //!                          → forward ORIGINAL bytes (or the redaction) on this core's pool
@@ -24,7 +25,7 @@
 //!
 //! | layer | modules | knows |
 //! |---|---|---|
-//! | 0 | [`mcp`], [`store`], [`demo`] | JSON-RPC and MCP semantics; SQLite; the demo server |
+//! | 0 | [`mcp`], [`store`], [`demo`], [`ratelimit`] | JSON-RPC and MCP semantics; SQLite; the demo server; GCRA cells |
 //! | 1 | [`detect`] | the detection engine |
 //! | 2 | [`config`], [`stats`] | files → validated [`config::Model`]; per-worker counters |
 //! | 3 | [`net`] | connections, TLS, the HTTP/1.1 codec; calls a [`net::Handler`] it is given |
@@ -46,6 +47,8 @@
 //! - [`detect`]: the detection engine (normalisation, detector families, policy, redaction).
 //! - [`store`]: SQLite persistence (audit log, tool-definition pins) on its own writer thread.
 //! - [`upstream`]: peers, connect, pool, exchange.
+//! - [`ratelimit`]: GCRA cells shared by every worker (sharded map, CAS), key caps, sweeping,
+//!   in-flight counters, spend-cap cells.
 //! - [`stats`]: per-worker counters, summed at scrape time.
 //! - [`control`]: metrics, health, admin API and configuration reload on the control threads.
 //! - [`demo`]: the built-in demo MCP server behind `mcpguard demo`.
@@ -57,6 +60,7 @@ pub mod detect;
 pub mod mcp;
 pub mod net;
 pub mod pipeline;
+pub mod ratelimit;
 pub mod runtime;
 pub mod stats;
 pub mod store;

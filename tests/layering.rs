@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Lowest layer first; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["mcp", "store", "demo"],
+    &["mcp", "store", "demo", "ratelimit"],
     &["detect"],
     &["config", "stats"],
     &["net"],

@@ -380,3 +380,43 @@ fn a_tenants_legacy_route_authenticates_the_stream_and_every_post() {
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0].1, body.as_bytes());
 }
+
+#[test]
+fn a_rate_limited_call_is_answered_on_the_stream_and_streams_are_capped() {
+    let up = legacy_server();
+    let (gw, _dir) = gateway_with(
+        &up,
+        "[[limits]]\nname = \"calls\"\nrate = \"1/h\"\nburst = 1\nkey = [\"ip\"]\nmethods = [\"tools/list\"]\n\n[concurrency]\nstreams_per_identity = 1\n",
+    );
+    let (mut stream, endpoint) = open_stream(&gw);
+    let mut seen = Vec::new();
+    let list = |id: u64| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+    let r = http(gw.addr, &post_bytes(&endpoint, &list(1), &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let v = message_with_id(&mut stream, &mut seen, 1);
+    assert_eq!(v["result"]["legacy"], true, "{v}");
+    let r = http(gw.addr, &post_bytes(&endpoint, &list(2), &[]));
+    assert_eq!(r.status, 202, "{}", r.text());
+    let v = message_with_id(&mut stream, &mut seen, 2);
+    assert_eq!(v["error"]["code"], -31912, "{v}");
+    assert_eq!(v["error"]["data"]["reason"], "rate_limited", "{v}");
+    assert_eq!(v["error"]["data"]["limit"], "calls", "{v}");
+    // One stream per caller (here the client IP): a second GET is refused while the first is
+    // open, and admitted once it closed.
+    let second = http(
+        gw.addr,
+        b"GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n",
+    );
+    assert_eq!(second.status, 429, "{}", second.text());
+    assert_eq!(second.json()["error"]["data"]["reason"], "too_many_streams");
+    assert_eq!(second.header("retry-after"), Some("1"));
+    drop(stream);
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let mut c = gw.connect();
+            c.send(b"GET /legacy HTTP/1.1\r\nHost: a\r\nAccept: text/event-stream\r\n\r\n");
+            c.read_head().0 == 200
+        }),
+        "the closed stream's unit was not given back"
+    );
+}

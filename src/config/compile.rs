@@ -383,6 +383,10 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
 
     let policy = crate::config::detect::policy(&raw.detect, &upstreams, &mut issues);
     let store_path = crate::config::detect::store_path(&raw.store, base_dir);
+    let rate_limits = crate::config::limits::rate_limits(&raw.limits, &mut issues);
+    let concurrency = crate::config::limits::concurrency(&raw.concurrency, &mut issues);
+    let budgets = crate::config::limits::budgets(&raw.budgets, &mut issues);
+    let costs = crate::config::limits::costs(&raw.costs, &mut issues);
 
     if !issues.0.is_empty() {
         return Err(ConfigError::Invalid(issues.0));
@@ -405,6 +409,10 @@ pub fn compile(raw: &RawConfig, base_dir: &Path) -> Result<Model, ConfigError> {
         routes,
         detect: policy,
         tenants,
+        rate_limits,
+        budgets,
+        costs,
+        concurrency,
         files,
     })
 }

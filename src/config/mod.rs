@@ -5,6 +5,7 @@ pub mod auth;
 pub mod compile;
 pub mod detect;
 pub mod duration;
+pub mod limits;
 pub mod model;
 pub mod raw;
 pub mod structure;

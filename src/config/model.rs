@@ -165,6 +165,13 @@ pub struct Model {
     pub detect: Policy,
     /// `[[tenants]]`; empty: the gateway runs without authentication.
     pub tenants: Vec<Tenant>,
+    /// `[[limits]]`: GCRA rate limits, in file order.
+    pub rate_limits: Vec<crate::config::limits::RateLimitSpec>,
+    /// `[[budgets]]` and `[[costs]]`.
+    pub budgets: Vec<crate::config::limits::BudgetSpec>,
+    pub costs: crate::config::limits::Costs,
+    /// `[concurrency]`.
+    pub concurrency: crate::config::limits::Concurrency,
     /// Every file the model was read from or names (the config itself, certificates, keys, CA
     /// bundles, the session secret): a change to any of them is a reason to reload.
     pub files: Vec<PathBuf>,

@@ -26,6 +26,81 @@ pub struct RawConfig {
     /// `[[tenants]]`: who may call which routes, with which credentials, roles and policy.
     #[serde(default)]
     pub tenants: Vec<RawTenant>,
+    /// `[[limits]]`: GCRA rate limits, checked after authorization.
+    #[serde(default)]
+    pub limits: Vec<RawRateLimit>,
+    /// `[[budgets]]`: spend caps over a window.
+    #[serde(default)]
+    pub budgets: Vec<RawBudget>,
+    /// `[[costs]]`: what a `tools/call` costs (default 1).
+    #[serde(default)]
+    pub costs: Vec<RawCost>,
+    /// `[concurrency]`: caps on requests in flight and open streams.
+    #[serde(default)]
+    pub concurrency: RawConcurrency,
+}
+
+/// `[[limits]]`: one GCRA rate limit.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    pub name: String,
+    /// `"<count>/<unit>"`: unit `s`, `m`, `h`, `d` or a duration (`"100/10s"`).
+    pub rate: String,
+    /// Requests admitted at once; default: the rate's count.
+    pub burst: Option<u64>,
+    /// Which facts make a key: `tenant`, `subject`, `tool`, `method`, `upstream`, `ip`.
+    #[serde(default)]
+    pub key: Vec<String>,
+    /// Cells this limit may hold; default 100000.
+    pub max_keys: Option<usize>,
+    /// Globs: the limit applies only where one matches (each list empty: everywhere).
+    #[serde(default)]
+    pub routes: Vec<String>,
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    #[serde(default)]
+    pub tools: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+/// `[[budgets]]`: a spend cap.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub name: String,
+    /// Cost units each key may spend per window.
+    pub units: u64,
+    /// `hour`, `day` or `month` (UTC, calendar).
+    pub window: String,
+    /// `identity` (default), `session` or `tenant`.
+    pub per: Option<String>,
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    #[serde(default)]
+    pub tools: Vec<String>,
+    pub max_keys: Option<usize>,
+}
+
+/// `[[costs]]`: the cost of the tools a glob names (first match in file order).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    pub tool: String,
+    pub cost: u64,
+}
+
+/// `[concurrency]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConcurrency {
+    /// Requests in flight to one upstream, over all callers.
+    pub per_upstream: Option<usize>,
+    /// Requests in flight of one identity (tenant and subject; the client IP on an open route).
+    pub per_identity: Option<usize>,
+    /// Open SSE streams of one identity.
+    pub streams_per_identity: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

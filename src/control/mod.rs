@@ -205,6 +205,7 @@ fn metrics(state: &ControlState) -> String {
         let _ = writeln!(out, "mcpguard_legacy_answers_total{{path=\"{path}\"}} {v}");
     }
     detect_metrics(state, &mut out);
+    limit_metrics(state, &mut out);
     let _ = writeln!(out, "# HELP mcpguard_info Build and runtime information\n# TYPE mcpguard_info gauge\nmcpguard_info{{version=\"{}\",driver=\"{}\"}} 1", env!("CARGO_PKG_VERSION"), state.driver);
     out
 }
@@ -301,6 +302,89 @@ fn jwks_metrics(r: &reload::Reloader, out: &mut String) {
             "mcpguard_jwks_last_success_timestamp_seconds{{url=\"{}\"}} {}",
             label(s),
             s.fetched_unix.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// By limit name (from the configuration, so the label set stays bounded; never by key).
+fn limit_metrics(state: &ControlState, out: &mut String) {
+    use std::fmt::Write as _;
+    let r = &state.reloader.limiter;
+    let states = r.states();
+    let _ = writeln!(out, "# HELP mcpguard_rate_limited_total Requests a rate limit refused, by limit\n# TYPE mcpguard_rate_limited_total counter");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limited_total{{limit=\"{}\"}} {}",
+            s.name,
+            s.limited.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_cells Keys with a cell of their own, by limit\n# TYPE mcpguard_rate_limit_cells gauge");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_cells{{limit=\"{}\"}} {}",
+            s.name,
+            s.cells()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_max_keys The cap on cells, by limit\n# TYPE mcpguard_rate_limit_max_keys gauge");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_max_keys{{limit=\"{}\"}} {}",
+            s.name,
+            s.max_keys()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_rate_limit_overflow_total Requests of new keys checked against the shared overflow cell (the limit held max_keys cells), by limit\n# TYPE mcpguard_rate_limit_overflow_total counter");
+    for s in &states {
+        let _ = writeln!(
+            out,
+            "mcpguard_rate_limit_overflow_total{{limit=\"{}\"}} {}",
+            s.name,
+            s.overflowed.load(Ordering::Relaxed)
+        );
+    }
+    let budgets = r.budget_states();
+    let _ = writeln!(out, "# HELP mcpguard_budget_spent_units_total Cost units spent from a budget, over all keys and windows\n# TYPE mcpguard_budget_spent_units_total counter");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_spent_units_total{{budget=\"{}\"}} {}",
+            b.name,
+            b.spent.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_budget_exhausted_total Calls refused because their budget was spent\n# TYPE mcpguard_budget_exhausted_total counter");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_exhausted_total{{budget=\"{}\"}} {}",
+            b.name,
+            b.exhausted.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_budget_keys Keys (identities, sessions or tenants) holding spend in the current window, by budget\n# TYPE mcpguard_budget_keys gauge");
+    for b in &budgets {
+        let _ = writeln!(
+            out,
+            "mcpguard_budget_keys{{budget=\"{}\"}} {}",
+            b.name,
+            b.keys()
+        );
+    }
+    let _ = writeln!(out, "# HELP mcpguard_inflight_keys Upstreams and identities with requests or streams in flight\n# TYPE mcpguard_inflight_keys gauge");
+    for (kind, f) in [
+        ("upstream_requests", &r.upstream_requests),
+        ("identity_requests", &r.identity_requests),
+        ("identity_streams", &r.identity_streams),
+    ] {
+        let _ = writeln!(
+            out,
+            "mcpguard_inflight_keys{{kind=\"{kind}\"}} {}",
+            f.keys()
         );
     }
 }

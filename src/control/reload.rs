@@ -108,6 +108,8 @@ pub struct Reloader {
     state: Mutex<State>,
     pub counters: ReloadCounters,
     jwks: Arc<crate::pipeline::jwks::JwksRegistry>,
+    /// The limiter state every snapshot shares (metrics, sweeping).
+    pub limiter: Arc<crate::ratelimit::Registry>,
 }
 
 impl Reloader {
@@ -126,8 +128,10 @@ impl Reloader {
             .last_success_unix
             .store(now_unix(), Ordering::Relaxed);
         let jwks = builder.jwks();
+        let limiter = builder.limiter();
         let reloader = Arc::new(Reloader {
             jwks,
+            limiter,
             file,
             overrides,
             live: live.clone(),

@@ -1,6 +1,7 @@
 //! The watch thread (`mcpguard-watch`): polls the configuration's files for changes (a reload when
 //! their bytes change) and the store's pin counter (a `mcpguard pins approve` or `forget` takes
-//! effect in the running gateway at once), until shutdown.
+//! effect in the running gateway at once), and once a second sweeps the rate-limit cells whose
+//! theoretical arrival time has passed (they equal fresh ones), until shutdown.
 
 use crate::control::reload::{Reloader, WATCH_PERIOD};
 use crate::net::shutdown::Shutdown;
@@ -58,6 +59,9 @@ impl PinsWatch {
     }
 }
 
+/// Watch rounds between two sweeps of the rate-limit cells (4 × 250 ms).
+const SWEEP_EVERY: u32 = 4;
+
 pub fn spawn(
     reloader: Arc<Reloader>,
     mut pins: Option<PinsWatch>,
@@ -66,9 +70,15 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("mcpguard-watch".into())
         .spawn(move || {
+            let mut round = 0u32;
             while !shutdown.is_triggered() {
                 std::thread::sleep(WATCH_PERIOD);
                 reloader.poll();
+                // Once a second: forget the rate-limit cells that are as good as fresh.
+                round = round.wrapping_add(1);
+                if round % SWEEP_EVERY == 0 {
+                    reloader.limiter.sweep();
+                }
                 if let Some(p) = pins.as_mut() {
                     p.poll();
                 }

@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     pub legacy_stream: Option<crate::pipeline::legacy_streams::StreamRef>,
     /// Set by `detect`: the bytes to forward instead of the body (a redaction or filter).
     pub rewritten: Option<Vec<u8>>,
+    /// Set by `limit` and `stream-limit`: the in-flight units this request or stream holds,
+    /// given back when the context drops (the end of the request or of the stream).
+    pub held: Vec<crate::ratelimit::InFlightGuard<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -63,6 +66,7 @@ impl<'a> Ctx<'a> {
             target: None,
             legacy_stream: None,
             rewritten: None,
+            held: Vec::new(),
         }
     }
 

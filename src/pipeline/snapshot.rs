@@ -6,11 +6,14 @@
 //! `mcp` the session sealer. Any failure is an [`Issue`] with its key path, and the whole
 //! snapshot is refused: a half-built configuration is never served.
 
+use crate::config::limits::{BudgetSpec, Concurrency, Costs, RateLimitSpec};
 use crate::config::{Issue, Limits, Model, OriginPattern, Route, UpstreamCredential};
 use crate::detect::engine::Engine;
+use crate::detect::policy::glob_match;
 use crate::mcp::session::SessionSealer;
 use crate::pipeline::auth::AuthTable;
 use crate::pipeline::jwks::JwksRegistry;
+use crate::ratelimit::{BudgetState, Gcra, LimitState, Registry};
 use crate::upstream::peer::{self, Peer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +38,75 @@ pub struct Snapshot {
     pub upstream_auth: Vec<UpstreamAuth>,
     /// RFC 9728 protected-resource metadata: the path it is served at and the JSON body.
     pub oauth_metadata: Vec<(String, Vec<u8>)>,
+    /// `[[limits]]`, each with its cells (which outlive the snapshot).
+    pub rate_limits: Vec<RateLimit>,
+    pub concurrency: Concurrency,
+    /// `[[budgets]]`, each with its spend (which outlives the snapshot), and `[[costs]]`.
+    pub budgets: Vec<Budget>,
+    pub costs: Costs,
+    /// The clock, the limits' cells and the in-flight counts, shared by every snapshot.
+    pub limiter: Arc<Registry>,
+}
+
+/// One compiled `[[budgets]]` entry.
+pub struct Budget {
+    pub spec: BudgetSpec,
+    pub state: Arc<BudgetState>,
+}
+
+impl Budget {
+    /// Whether the budget's tenant and tool globs admit a `tools/call` of `tool`.
+    #[inline]
+    pub fn applies(&self, tenant: Option<&str>, tool: &str) -> bool {
+        let s = &self.spec;
+        (s.tenants.is_empty()
+            || tenant.is_some_and(|t| {
+                s.tenants
+                    .iter()
+                    .any(|g| glob_match(g.as_bytes(), t.as_bytes()))
+            }))
+            && (s.tools.is_empty()
+                || s.tools
+                    .iter()
+                    .any(|g| glob_match(g.as_bytes(), tool.as_bytes())))
+    }
+}
+
+/// What a `tools/call` of `tool` costs: the first `[[costs]]` glob that matches, else 1.
+pub fn cost_of(costs: &Costs, tool: &str) -> u64 {
+    costs
+        .iter()
+        .find(|(g, _)| glob_match(g.as_bytes(), tool.as_bytes()))
+        .map_or(1, |(_, c)| *c)
+}
+
+/// One compiled `[[limits]]` entry.
+pub struct RateLimit {
+    pub spec: RateLimitSpec,
+    pub gcra: Gcra,
+    pub state: Arc<LimitState>,
+}
+
+impl RateLimit {
+    /// Whether the limit's route, tenant, tool and method globs admit this message.
+    #[inline]
+    pub fn applies(
+        &self,
+        route: &str,
+        tenant: Option<&str>,
+        tool: Option<&str>,
+        method: &str,
+    ) -> bool {
+        let s = &self.spec;
+        let any = |globs: &[String], v: Option<&str>| {
+            globs.is_empty()
+                || v.is_some_and(|v| globs.iter().any(|g| glob_match(g.as_bytes(), v.as_bytes())))
+        };
+        any(&s.routes, Some(route))
+            && any(&s.tenants, tenant)
+            && any(&s.tools, tool)
+            && any(&s.methods, Some(method))
+    }
 }
 
 /// What the upstream-request phase needs about an upstream's credentials.
@@ -53,6 +125,8 @@ pub struct Builder {
     engine: Option<(u64, Arc<Engine>)>,
     /// The JWKS key sets, kept across builds (the control thread fetches them).
     jwks: Arc<JwksRegistry>,
+    /// Limiter state: kept by stable id across builds.
+    limiter: Arc<Registry>,
 }
 
 impl Default for Builder {
@@ -68,12 +142,18 @@ impl Builder {
             given: None,
             engine: None,
             jwks: Arc::new(JwksRegistry::default()),
+            limiter: Arc::new(Registry::new()),
         }
     }
 
     /// The JWKS sets the snapshots use, for the control thread that fetches them.
     pub fn jwks(&self) -> Arc<JwksRegistry> {
         self.jwks.clone()
+    }
+
+    /// The limiter state every snapshot of this builder shares (for metrics and sweeping).
+    pub fn limiter(&self) -> Arc<Registry> {
+        self.limiter.clone()
     }
 
     /// Builds the snapshot of `model`; every problem is reported, none is skipped.
@@ -126,7 +206,41 @@ impl Builder {
                 e
             }
         };
+        let rate_limits: Vec<RateLimit> = model
+            .rate_limits
+            .iter()
+            .map(|spec| RateLimit {
+                gcra: Gcra::new(spec.count, spec.period.as_nanos() as u64, spec.burst),
+                state: self
+                    .limiter
+                    .state(spec.state_id(), &spec.name, spec.max_keys),
+                spec: spec.clone(),
+            })
+            .collect();
+        let ids: Vec<u64> = model
+            .rate_limits
+            .iter()
+            .map(RateLimitSpec::state_id)
+            .collect();
+        self.limiter.retain(&ids);
+        let budgets: Vec<Budget> = model
+            .budgets
+            .iter()
+            .map(|spec| Budget {
+                state: self
+                    .limiter
+                    .budget(spec.state_id(), &spec.name, spec.max_keys),
+                spec: spec.clone(),
+            })
+            .collect();
+        let ids: Vec<u64> = model.budgets.iter().map(BudgetSpec::state_id).collect();
+        self.limiter.retain_budgets(&ids);
         Ok(Snapshot {
+            rate_limits,
+            concurrency: model.concurrency,
+            budgets,
+            costs: model.costs.clone(),
+            limiter: self.limiter.clone(),
             generation,
             detect,
             drain_timeout: model.drain_timeout,

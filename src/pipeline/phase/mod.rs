@@ -16,10 +16,15 @@
 //! 9. `session` — the gateway's sealed `Mcp-Session-Id`, opened and bound to the route and to
 //!    the identity (404);
 //! 10. `authorize` — methods, tools, resources and prompts against the tenant's and roles'
-//!     rules (JSON-RPC -31910 `tool_denied` …) ([`authorize`]); (limits slot in after it);
-//! 11. `detect` — the detection verdict applied: block (policy denial), redact/filter
+//!     rules (JSON-RPC -31910 `tool_denied` …) ([`authorize`]);
+//! 11. `limit` — `[[limits]]` GCRA rate limits for every message (429 `rate_limited`), then
+//!     `[concurrency]` requests in flight per upstream (503 `upstream_busy`) and per identity
+//!     (429 `concurrency_limited`), then `[[budgets]]` spend caps of `tools/call`
+//!     (429 `budget_exhausted`) ([`limit`]); streams (GET) run `stream-limit` instead
+//!     (429 `too_many_streams`);
+//! 12. `detect` — the detection verdict applied: block (policy denial), redact/filter
 //!     (rewritten body), log; audited when it found anything;
-//! 12. `upstream-request` — the head the upstream gets ([`upstream_request`]): the client's
+//! 13. `upstream-request` — the head the upstream gets ([`upstream_request`]): the client's
 //!     credential removed, the upstream's own added; then forward.
 //!
 //! Server→client, every JSON body and every SSE event passes one filter
@@ -31,6 +36,7 @@ pub mod content_type;
 pub mod detect;
 pub mod era;
 pub mod legacy_endpoint;
+pub mod limit;
 pub mod origin;
 pub mod parse;
 pub mod route;
@@ -55,6 +61,7 @@ pub const STREAMABLE_POST: &[&dyn Phase] = &[
     &era::EraHeaders,
     &session::OpenSession,
     &authorize::Authorize,
+    &limit::Limit,
     &detect::Detect,
 ];
 
@@ -63,10 +70,11 @@ pub const STREAMABLE_STREAM: &[&dyn Phase] = &[
     &authenticate::Authenticate,
     &era::ProtocolVersion,
     &session::OpenSession,
+    &limit::StreamLimit,
 ];
 
 /// A legacy HTTP+SSE GET (the event stream that announces the endpoint).
-pub const LEGACY_STREAM: &[&dyn Phase] = &[&authenticate::Authenticate];
+pub const LEGACY_STREAM: &[&dyn Phase] = &[&authenticate::Authenticate, &limit::StreamLimit];
 
 /// A legacy HTTP+SSE POST to the endpoint the stream announced.
 pub const LEGACY_POST: &[&dyn Phase] = &[
@@ -74,6 +82,7 @@ pub const LEGACY_POST: &[&dyn Phase] = &[
     &legacy_endpoint::LegacyEndpoint,
     &parse::Parse,
     &authorize::Authorize,
+    &limit::Limit,
     &detect::Detect,
 ];
 
