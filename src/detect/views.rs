@@ -71,7 +71,10 @@ pub fn views_of(value: &str, emit: &mut dyn FnMut(Decoding, &str)) {
 pub fn armoured_key(value: &str) -> Option<String> {
     use base64::Engine as _;
     let t = value.trim();
-    if t.len() < 120 || t.contains("-----") {
+    if t.len() < 120
+        || !(t.starts_with("MII") || t.starts_with("b3BlbnNzaC1"))
+        || t.contains("-----")
+    {
         return None;
     }
     let body: String = t.chars().filter(|c| !c.is_whitespace()).collect();
@@ -151,6 +154,59 @@ fn ascii_digits(s: &str) -> Option<String> {
     )
 }
 
+/// Byte prefilter for [`compact_numbers`]: nine digits within one run of digits, letters and
+/// separators (no other character in between), and something unusual in that run: a separator
+/// other than one space, dash or dot, a doubled separator, a lower-case IBAN head, or
+/// separators with irregular group sizes. Non-ASCII separators send every digit-heavy run on.
+fn maybe_number_run(b: &[u8]) -> bool {
+    let mut digits = 0usize;
+    let mut odd = false;
+    let mut groups_uneven = false;
+    let mut glen = 0usize;
+    let mut prev_sep = false;
+    for &c in b {
+        if c.is_ascii_digit() {
+            digits += 1;
+            glen += 1;
+            prev_sep = false;
+        } else if c.is_ascii_alphabetic() {
+            // Letters only lead an IBAN; a word ends the run.
+            if digits > 0 && glen == 0 {
+                digits = 0;
+                odd = false;
+                groups_uneven = false;
+            }
+            odd |= c.is_ascii_lowercase() && digits == 0;
+            glen = 0;
+            prev_sep = false;
+        } else if matches!(c, b' ' | b'-' | b'.') {
+            if prev_sep {
+                odd = true;
+            }
+            if glen != 0 && glen != 4 {
+                groups_uneven = true;
+            }
+            glen = 0;
+            prev_sep = true;
+        } else if matches!(c, b'/' | b'_' | b'|' | b'~' | b'*' | b',' | b'\\' | b'\t') || c >= 0x80
+        {
+            odd = true;
+            glen = 0;
+            prev_sep = true;
+        } else {
+            digits = 0;
+            odd = false;
+            groups_uneven = false;
+            glen = 0;
+            prev_sep = false;
+        }
+        if digits >= 9 && (odd || groups_uneven) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Separators seen between the digit groups of a number written to dodge a pattern.
 fn is_group_sep(c: char) -> bool {
     // Not ':' or '+': times and time zones ("06:05:05 +0000") are digit groups too.
@@ -182,6 +238,9 @@ fn is_group_sep(c: char) -> bool {
 /// runs that are not already plainly written (one space, dash or dot between groups of the
 /// usual sizes) are emitted, so ordinary numbers build no view.
 fn compact_numbers(s: &str) -> Option<String> {
+    if !maybe_number_run(s.as_bytes()) {
+        return None;
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let (mut copied, mut changed) = (0usize, false);
@@ -405,10 +464,24 @@ fn word_stats(b: &[u8]) -> WordStats {
                 for (d, c) in low.iter_mut().zip(tok) {
                     *d = c.to_ascii_lowercase();
                 }
-                let w = std::str::from_utf8(&low[..tok.len()]).unwrap_or("");
-                s.forward += u32::from(FORWARD.contains(&w));
-                s.reversed += u32::from(REVERSED.contains(&w));
-                s.rot13 += u32::from(ROT13.contains(&w));
+                let w = &low[..tok.len()];
+                // The lists are short: a first-byte check skips almost every word.
+                let hit = |list: &[&str]| list.iter().any(|x| x.as_bytes() == w);
+                if matches!(
+                    w[0],
+                    b'a' | b'f' | b'i' | b'o' | b'p' | b's' | b't' | b'w' | b'y'
+                ) {
+                    s.forward += u32::from(hit(FORWARD));
+                }
+                if matches!(
+                    w[0],
+                    b'd' | b'e' | b'h' | b'l' | b'm' | b'r' | b's' | b't' | b'u'
+                ) {
+                    s.reversed += u32::from(hit(REVERSED));
+                }
+                if matches!(w[0], b'c' | b'f' | b'g' | b'j' | b'l' | b'n' | b's' | b'v') {
+                    s.rot13 += u32::from(hit(ROT13));
+                }
             }
         } else if letters >= 2 && tok.len() <= 20 && leet_word(tok) {
             s.leet += 1;
@@ -437,6 +510,17 @@ fn leet_word(tok: &[u8]) -> bool {
 /// two references decode (one `&amp;` in a URL is ordinary), unless one is numeric and decodes
 /// to a letter (nobody escapes a letter by accident).
 fn entities(s: &str) -> Option<String> {
+    // Count first (no allocation): most text with '&' has no character reference at all.
+    let (mut n, mut letters) = (0usize, 0usize);
+    for p in memchr::memchr_iter(b'&', s.as_bytes()) {
+        if let Some((c, _)) = s.get(p + 1..).and_then(entity_at) {
+            n += 1;
+            letters += usize::from(c.is_alphabetic() && s.as_bytes().get(p + 1) == Some(&b'#'));
+        }
+    }
+    if n < 2 && letters == 0 {
+        return None;
+    }
     let mut out = String::with_capacity(s.len());
     let (mut n, mut letters) = (0usize, 0usize);
     let mut rest = s;
@@ -623,6 +707,9 @@ fn is_spacer(c: char) -> bool {
 /// boundary. When the value holds one long run with no boundary at all, a second view with the
 /// words segmented is emitted too, so phrase patterns that need spaces match.
 fn spaced(s: &str) -> Vec<String> {
+    if !maybe_spaced(s.as_bytes()) {
+        return Vec::new();
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut runs = 0usize;
@@ -674,6 +761,54 @@ fn spaced(s: &str) -> Vec<String> {
     }
     v.push(out);
     v
+}
+
+/// Byte prefilter for [`spaced`]: somewhere six visible characters in a row, each followed by
+/// the same one-byte separator ("i g n o r e", "a.k.i.a.x.y"). Non-ASCII letters count as
+/// visible (any byte of them), so spaced Cyrillic still reaches the precise pass.
+fn maybe_spaced(b: &[u8]) -> bool {
+    let visible = |c: u8| {
+        !c.is_ascii_whitespace()
+            && !matches!(c, b'.' | b'-' | b'_' | b'*' | b'|' | b'/' | b',' | b'+')
+    };
+    let sep = |c: u8| {
+        matches!(
+            c,
+            b' ' | b'.' | b'-' | b'_' | b'*' | b'|' | b'/' | b',' | b'+'
+        )
+    };
+    let mut run = 0usize;
+    let mut i = 0;
+    while i + 1 < b.len() {
+        let c = b[i];
+        if visible(c) && c < 0x80 && sep(b[i + 1]) {
+            run += 1;
+            if run >= 5 {
+                return true;
+            }
+            i += 2;
+        } else if c >= 0x80 {
+            // Skip one whole UTF-8 character; it may be a spaced letter.
+            let mut j = i + 1;
+            while j < b.len() && b[j] & 0xC0 == 0x80 {
+                j += 1;
+            }
+            if j < b.len() && sep(b[j]) {
+                run += 1;
+                if run >= 5 {
+                    return true;
+                }
+                i = j + 1;
+            } else {
+                run = 0;
+                i = j;
+            }
+        } else {
+            run = 0;
+            i += 1;
+        }
+    }
+    false
 }
 
 /// Words the segmenter knows: the function words and verbs of instructions.
