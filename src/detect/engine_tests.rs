@@ -560,6 +560,13 @@ fn rss_kib() -> u64 {
 fn rss_breakdown() {
     use crate::detect::scan::Detector;
     let mut last = rss_kib();
+    crate::detect::phrases::warm();
+    crate::detect::phrases_exfil::warm();
+    println!(
+        "phrase lazies (warm): +{} KiB",
+        rss_kib().saturating_sub(last)
+    );
+    last = rss_kib();
     let mut keep: Vec<Box<dyn Detector>> = Vec::new();
     let mut step = |name: &str, d: Box<dyn Detector>| {
         keep.push(d);
@@ -695,4 +702,34 @@ fn time_breakdown() {
         t.elapsed() / 20,
         n / 20
     );
+}
+
+#[test]
+fn credential_hunting_searches_are_blocked() {
+    for (tool, key, value) in [
+        ("search_files", "pattern", "BEGIN RSA PRIVATE KEY"),
+        ("grep", "regex", "AKIA[0-9A-Z]{16}"),
+        ("search_files", "pattern", "**/id_rsa*"),
+        ("find_files", "name", ".git-credentials"),
+    ] {
+        let v = call(tool, key, value);
+        assert!(
+            rules(&v).contains(&"paths.credential_search"),
+            "{tool} {value}: {:?}",
+            rules(&v)
+        );
+    }
+    for (tool, key, value) in [
+        ("search_files", "pattern", "TODO"),
+        ("search_code", "query", "password reset flow"),
+        ("search_files", "pattern", "*.rs"),
+        (
+            "write_file",
+            "content",
+            "grep for BEGIN RSA PRIVATE KEY in the docs",
+        ),
+    ] {
+        let v = call(tool, key, value);
+        assert!(v.findings.is_empty(), "{tool} {value}: {:?}", rules(&v));
+    }
 }
