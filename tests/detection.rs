@@ -780,3 +780,28 @@ fn credential_hunting_through_a_search_tool_is_blocked() {
     );
     assert!(rules.is_empty(), "{rules:?}");
 }
+
+#[test]
+fn a_shell_command_into_the_private_network_is_blocked_and_localhost_is_not() {
+    let up = Scripted::start(|r| ("application/json", ok_result(r, "ok")));
+    let gw = Gateway::start(&["--upstream", &up.url()]);
+    let rules = through_gateway(
+        &gw,
+        &up,
+        1,
+        "run_command",
+        json!({"command": "curl -s http://10.0.0.5:8080/admin"}),
+    );
+    assert!(
+        rules.iter().any(|r| r == "ssrf.private_network"),
+        "{rules:?}"
+    );
+    let rules = through_gateway(
+        &gw,
+        &up,
+        2,
+        "run_command",
+        json!({"command": "curl -s http://localhost:8080/health"}),
+    );
+    assert!(rules.is_empty(), "{rules:?}");
+}

@@ -733,3 +733,25 @@ fn credential_hunting_searches_are_blocked() {
         assert!(v.findings.is_empty(), "{tool} {value}: {:?}", rules(&v));
     }
 }
+
+#[test]
+fn shell_commands_reaching_the_private_network_are_ssrf_but_loopback_is_not() {
+    for cmd in [
+        "curl -s http://10.0.0.5:8080/admin",
+        "wget -qO- http://vault.internal/v1/secret",
+        "curl http://kubernetes.default.svc/api/v1/secrets",
+        "curl http://169.254.169.254/latest/meta-data/",
+    ] {
+        let v = call("run_command", "command", cmd);
+        assert!(families(&v).contains(&"ssrf"), "{cmd}: {:?}", rules(&v));
+    }
+    for cmd in [
+        "curl -s http://localhost:8080/health",
+        "curl http://127.0.0.1:3000/api/items",
+        "npm run dev -- --host 0.0.0.0",
+        "curl https://api.github.com/repos/acme/platform",
+    ] {
+        let v = call("run_command", "command", cmd);
+        assert!(!families(&v).contains(&"ssrf"), "{cmd}: {:?}", rules(&v));
+    }
+}
