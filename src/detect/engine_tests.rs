@@ -755,3 +755,18 @@ fn shell_commands_reaching_the_private_network_are_ssrf_but_loopback_is_not() {
         assert!(!families(&v).contains(&"ssrf"), "{cmd}: {:?}", rules(&v));
     }
 }
+
+#[test]
+fn views_cannot_starve_the_reassembly_of_a_split_number() {
+    // Seventy strings that each warrant a view (more than the derived budget), then a card
+    // split over two arguments.
+    let mut args = serde_json::Map::new();
+    for i in 0..70 {
+        args.insert(format!("n{i:02}"), json!("&#105;&#103;&#110; padding"));
+    }
+    args.insert("zz_part1".into(), json!("41111111"));
+    args.insert("zz_part2".into(), json!("11111111"));
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"save","arguments":args}});
+    let v = request(&body);
+    assert!(rules(&v).contains(&"pii.payment_card"), "{:?}", rules(&v));
+}
