@@ -725,6 +725,7 @@ fn decoding_suffix(how: Decoding) -> &'static str {
         Decoding::Words => "+words",
         Decoding::Digits => "+digits",
         Decoding::Armour => "+armour",
+        Decoding::Gloss => "+gloss",
         Decoding::Fragments => "+joined",
     }
 }
