@@ -500,16 +500,21 @@ type SeenHit = (usize, u32, Option<(u32, u32)>);
 /// (path start, path end, span, location suffix): where a finding points in the message.
 type Place = (u32, u32, Option<(u32, u32)>, &'static str);
 
+/// How many derived fields views may take, leaving the rest of `derive::MAX_DERIVED` for
+/// split secrets and numbers: a message stuffed with strings that each warrant a view must not
+/// starve the reassembly that comes after.
+const VIEW_BUDGET: usize = derive::MAX_DERIVED - 16;
+
 /// Normalisation views (`views`) of every string and of the text decoded from blobs and
 /// embedded JSON (one level: a view is not given views of its own).
 fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
     let decoded = extras.len();
     for (i, f) in x.fields.iter().enumerate() {
-        if extras.len() >= derive::MAX_DERIVED {
+        if extras.len() >= VIEW_BUDGET {
             return;
         }
         let definition = matches!(f.zone, Zone::ToolSchema | Zone::ToolDescription);
-        if definition && extras.len() < derive::MAX_DERIVED {
+        if definition && extras.len() < VIEW_BUDGET {
             if let Some(w) = views::identifier_words(f.value) {
                 let start = arena.len() as u32;
                 arena.push_str(&w);
@@ -525,7 +530,7 @@ fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
             continue;
         }
         views::views_of(f.value, &mut |how, text| {
-            if extras.len() < derive::MAX_DERIVED {
+            if extras.len() < VIEW_BUDGET {
                 let start = arena.len() as u32;
                 arena.push_str(text);
                 extras.push(Extra {
@@ -552,7 +557,7 @@ fn add_views(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
             continue;
         };
         views::views_of(&text, &mut |how, t| {
-            if extras.len() < derive::MAX_DERIVED {
+            if extras.len() < VIEW_BUDGET {
                 let start = arena.len() as u32;
                 arena.push_str(t);
                 extras.push(Extra {
@@ -600,6 +605,9 @@ const FRAGMENT_HEADS: &[&str] = &[
     "AccountKey=",
 ];
 
+/// Derived fields split secrets may take (numbers joined after them get the rest).
+const FRAGMENT_BUDGET: usize = derive::MAX_DERIVED - 8;
+
 /// Joins runs (2 to 8) of neighbouring token-like strings, such as a secret or JWT split over
 /// several arguments or content blocks, into one derived field for the literal families.
 fn join_fragments(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>) {
@@ -612,7 +620,7 @@ fn join_fragments(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>
             })
     };
     let mut i = 0;
-    while i < x.fields.len() && extras.len() < derive::MAX_DERIVED {
+    while i < x.fields.len() && extras.len() < FRAGMENT_BUDGET {
         let Some(f) = x.fields.get(i).filter(|f| fragment(f)) else {
             i += 1;
             continue;
@@ -634,7 +642,7 @@ fn join_fragments(x: &Extracted<'_>, arena: &mut String, extras: &mut Vec<Extra>
         // Where the secret ends is unknown (the next argument may be unrelated data), so
         // every length of the run is offered: first two, first three, ...
         for end in first + 2..=j {
-            if extras.len() >= derive::MAX_DERIVED {
+            if extras.len() >= FRAGMENT_BUDGET {
                 break;
             }
             let start = arena.len() as u32;
@@ -717,6 +725,7 @@ fn decoding_suffix(how: Decoding) -> &'static str {
         Decoding::Words => "+words",
         Decoding::Digits => "+digits",
         Decoding::Armour => "+armour",
+        Decoding::Gloss => "+gloss",
         Decoding::Fragments => "+joined",
     }
 }

@@ -341,6 +341,11 @@ impl<'a> Walker<'a, '_> {
                         continue;
                     }
                     self.stack.push(Seg::Key(k));
+                    // A member name that is free text (a sentence used as a key) is read too:
+                    // an agent sees keys as much as values.
+                    if prose_key(k) {
+                        self.push(k, "", zone, tool, true);
+                    }
                     self.generic(val, zone, k, tool, depth + 1);
                     self.stack.pop();
                 }
@@ -408,6 +413,12 @@ fn elements<'t, 'a>(nodes: &'t [Node<'a>]) -> impl Iterator<Item = (u32, &'t [No
         i += s;
         Some((n as u32, item))
     })
+}
+
+/// A member name that reads as text rather than an identifier: three or more words separated by
+/// whitespace, or very long.
+fn prose_key(k: &str) -> bool {
+    k.len() >= 64 || (k.len() >= 12 && k.split_whitespace().nth(2).is_some())
 }
 
 fn has_tools(v: &[Node<'_>]) -> bool {

@@ -34,6 +34,7 @@ pub mod injection;
 pub mod normalize;
 pub mod paths;
 pub mod paths_files;
+pub mod paths_search;
 pub mod phrase_set;
 pub mod phrases;
 pub mod phrases_exfil;

@@ -58,6 +58,14 @@ pub static RULES: &[Rule] = &[
         default_on: true,
         summary: "file:// URI to a system directory (/etc, /root, /proc, /sys, C:\\Windows ...)",
     },
+    Rule {
+        id: "paths.credential_search",
+        family: Family::Paths,
+        severity: Severity::High,
+        action: Action::Block,
+        default_on: true,
+        summary: "A search tool asked for credentials: private-key headers, key formats, password= patterns, credential file names",
+    },
 ];
 
 const TRAVERSAL: usize = 0;
@@ -184,6 +192,24 @@ impl Detector for PathsDetector {
                     out.push(Hit::new(&RULES[rule], f.index, None));
                 }
             }
+        }
+        credential_search(scan, out);
+    }
+}
+
+/// A search tool's pattern argument that hunts for credentials (`paths_search`).
+fn credential_search(scan: &Scan<'_>, out: &mut Vec<Hit>) {
+    use crate::detect::paths_search::{hunts_credentials, pattern_key, search_tool};
+    if !scan.tool.is_some_and(search_tool) {
+        return;
+    }
+    for f in request_fields(scan) {
+        let Some(field) = scan.fields.get(f.index) else {
+            continue;
+        };
+        if field.derived.is_none() && pattern_key(field.key) && hunts_credentials(f.folded) {
+            out.push(Hit::new(&RULES[5], f.index, None));
+            return;
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::detect::scan::{Decoding, Field, Hit, Rule, Scan};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex as BytesRegex;
 use regex::Regex;
+use std::sync::OnceLock;
 
 /// Windowed (unanchored) checks run at most this often per message each, and cues and guards
 /// (which look at a few hundred bytes) at most `MAX_CONFIRMS` times, so a message stuffed with
@@ -255,9 +256,26 @@ pub fn asciify(re: &str) -> String {
 }
 
 /// A phrase check's regex: byte-oriented with ASCII classes (see [`asciify`]).
+///
+/// Compiled once per process and shared: the injection and poisoning families use many of the
+/// same phrase checks, and every config snapshot rebuilds the detector set. A `Regex` clone
+/// shares its compiled program, so the cache costs one map entry per distinct pattern (the
+/// patterns are the crate's own, a fixed set).
 pub fn compile_bytes(re: &str) -> BytesRegex {
-    let re = asciify(re);
-    BytesRegex::new(&re).unwrap_or_else(|e| panic!("phrase regex {re:?}: {e}"))
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, BytesRegex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(r) = cache.lock().ok().and_then(|c| c.get(re).cloned()) {
+        return r;
+    }
+    let ascii = asciify(re);
+    let compiled =
+        BytesRegex::new(&ascii).unwrap_or_else(|e| panic!("phrase regex {ascii:?}: {e}"));
+    if let Ok(mut c) = cache.lock() {
+        c.insert(re.to_owned(), compiled.clone());
+    }
+    compiled
 }
 
 /// A guard or cue regex: byte-oriented with ASCII classes ([`asciify`]) but searched and

@@ -183,6 +183,8 @@ pub enum Decoding {
     Digits,
     /// A bare private-key body given its PEM armour back (`views`).
     Armour,
+    /// Instruction words of other languages glossed in English (`views`).
+    Gloss,
     /// Token-like fragments of neighbouring strings joined (a secret split across fields).
     Fragments,
 }
@@ -193,7 +195,7 @@ impl Decoding {
     /// they read text for its meaning (injection, poisoning) and would turn placeholders into
     /// look-alike credentials for the literal families (secrets, PII).
     pub fn keeps_literals(self) -> bool {
-        !matches!(self, Decoding::Leet | Decoding::Rot13)
+        !matches!(self, Decoding::Leet | Decoding::Rot13 | Decoding::Gloss)
     }
 }
 

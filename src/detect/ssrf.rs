@@ -146,8 +146,13 @@ impl Default for SsrfDetector {
 enum Mode {
     /// Every internal target counts.
     Full,
-    /// Only metadata endpoints (command lines, host-named arguments, nested URLs).
+    /// Only metadata endpoints (host-named arguments, nested URLs).
     MetadataOnly,
+    /// Command lines: every internal target but loopback. `curl localhost:8080/health` is
+    /// everyday work on the machine the shell runs on; a command that reaches into the private
+    /// network or an internal name (`curl http://10.0.0.5/admin`, `wget
+    /// http://vault.internal/`) is the SSRF a shell tool makes possible.
+    NoLoopback,
 }
 
 fn is_scheme_byte(b: u8) -> bool {
@@ -332,7 +337,7 @@ fn mode(f: &ReqField<'_>) -> Option<Mode> {
     match f.kind {
         KeyKind::Url | KeyKind::Path => Some(Mode::Full),
         KeyKind::Host => Some(Mode::MetadataOnly),
-        _ if f.command_context() => Some(Mode::MetadataOnly),
+        _ if f.command_context() => Some(Mode::NoLoopback),
         KeyKind::Prose | KeyKind::Code => f.single_token().then_some(Mode::Full),
         KeyKind::Neutral | KeyKind::Command => {
             (token_count(f.folded, 4) <= 3).then_some(Mode::Full)
@@ -383,6 +388,9 @@ fn judge_url(
             continue;
         };
         if mode == Mode::MetadataOnly && v.class != Class::Metadata {
+            continue;
+        }
+        if mode == Mode::NoLoopback && v.class == Class::Loopback {
             continue;
         }
         if v.wildcard {
