@@ -5,7 +5,8 @@
 #     whatever is already installed from the same pins:
 #       - tests/interop/node/node_modules  (npm ci from the committed package-lock.json)
 #       - tests/interop/.venv              (pip install -r tests/interop/requirements.txt)
-#  2. generates the detection corpus (tests/corpus/*.jsonl) from its seeded generators
+#  2. generates the detection corpus (tests/corpus/*.jsonl, and the untouched holdout split in
+#     tests/corpus/holdout/) from its seeded generators
 #  3. cargo build --bins, cargo test --all-targets, then the integration tests once more with
 #     the workers on the epoll driver (MCPGUARD_TEST_DRIVER=legacy)
 #  4. the interop suite: real server-everything <-> real mcpguard <-> MCP Python SDK
@@ -68,7 +69,9 @@ echo "setup took $((SECONDS - SETUP_START))s"
 section "detection corpus: tests/corpus/gen_*.py (deterministic) -> *.jsonl"
 "$PYTHON" tests/corpus/gen_attacks.py >/dev/null
 "$PYTHON" tests/corpus/gen_benign.py >/dev/null
-wc -l tests/corpus/attacks.jsonl tests/corpus/benign.jsonl
+# The untouched (holdout) split: measured in CI (0 false positives asserted), never tuned on.
+"$PYTHON" tests/corpus/holdout/gen_holdout.py >/dev/null
+wc -l tests/corpus/attacks.jsonl tests/corpus/benign.jsonl tests/corpus/holdout/attacks.jsonl tests/corpus/holdout/benign.jsonl
 
 section "cargo build --workspace --bins"
 cargo build --workspace --bins
