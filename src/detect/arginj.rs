@@ -23,6 +23,7 @@
 use crate::detect::argctx::{args_key, key_kind, KeyKind};
 use crate::detect::phrase_set::lazy;
 use crate::detect::phrase_set::PhraseRe;
+use crate::detect::purpose::name_words;
 use crate::detect::scan::{Direction, Field, Hit, Rule, Scan, Zone};
 use std::sync::OnceLock;
 
@@ -34,30 +35,6 @@ pub enum Wraps {
     /// A database (SQL).
     Db,
     Nothing,
-}
-
-fn name_words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 pub fn wraps(tool: &str) -> Wraps {

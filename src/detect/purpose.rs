@@ -16,9 +16,10 @@ pub enum Carried {
     Phone,
 }
 
-/// Splits a name into lower-case words at `_`, `-`, `.`, `/`, spaces and camelCase humps.
-fn words(name: &str) -> impl Iterator<Item = String> + '_ {
-    let mut out: Vec<String> = Vec::new();
+/// Splits a name into lower-case words at `_`, `-`, `.`, `/`, spaces and camelCase humps (a
+/// digit counts as lower case: `sha256Sum` is `sha256`, `sum`).
+pub(crate) fn name_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
     for c in name.chars() {
@@ -38,7 +39,11 @@ fn words(name: &str) -> impl Iterator<Item = String> + '_ {
     if !cur.is_empty() {
         out.push(cur);
     }
-    out.into_iter()
+    out
+}
+
+fn words(name: &str) -> impl Iterator<Item = String> {
+    name_words(name).into_iter()
 }
 
 fn any_word(name: &str, list: &[&str]) -> bool {

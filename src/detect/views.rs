@@ -688,20 +688,29 @@ fn is_leet(c: u8) -> bool {
     )
 }
 
-fn word_stats(b: &[u8]) -> WordStats {
-    let mut s = WordStats::default();
+/// The tokens of `b` as byte ranges: runs of letters, digits and leet symbols.
+fn leet_tokens(b: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let part = |c: u8| c.is_ascii_alphanumeric() || is_leet(c);
     let mut i = 0;
-    while i < b.len() {
-        // A token: a run of letters, digits and leet symbols.
-        if !(b[i].is_ascii_alphanumeric() || is_leet(b[i])) {
+    std::iter::from_fn(move || {
+        while i < b.len() && !part(b[i]) {
             i += 1;
-            continue;
+        }
+        if i >= b.len() {
+            return None;
         }
         let start = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || is_leet(b[i])) {
+        while i < b.len() && part(b[i]) {
             i += 1;
         }
-        let tok = &b[start..i];
+        Some(start..i)
+    })
+}
+
+fn word_stats(b: &[u8]) -> WordStats {
+    let mut s = WordStats::default();
+    for r in leet_tokens(b) {
+        let tok = &b[r];
         let letters = tok.iter().filter(|c| c.is_ascii_alphabetic()).count();
         if letters == tok.len() {
             if tok.len() <= 12 {
@@ -897,17 +906,9 @@ fn rot13(s: &str) -> String {
 fn unleet(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
     let mut copied = 0;
-    while i < b.len() {
-        if !(b[i].is_ascii_alphanumeric() || is_leet(b[i])) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || is_leet(b[i])) {
-            i += 1;
-        }
+    for r in leet_tokens(b) {
+        let (start, i) = (r.start, r.end);
         let tok = &b[start..i];
         let letters = tok.iter().filter(|c| c.is_ascii_alphabetic()).count();
         if letters >= 2 && letters < tok.len() && tok.len() <= 20 && leet_word(tok) {

@@ -109,7 +109,8 @@ pub async fn reject(at: At<'_>, down: &mut Conn, r: Reject) -> Disposition {
         RejectBody::Raw(b) => b,
     };
     // A parsed message on the legacy transport: answered on the client's stream.
-    if let (Some(to), Some(_)) = (at.legacy, at.method.or(at.id.map(|_| ""))) {
+    let parsed = at.method.is_some() || at.id.is_some();
+    if let (Some(to), true) = (at.legacy, parsed) {
         return on_stream(w, at.snap, down, to, at.id, body).await;
     }
     send(
